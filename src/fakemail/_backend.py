@@ -1,0 +1,79 @@
+"""What every protocol host and session shares: store, plugins, current options, errors, logs.
+
+A :class:`Backend` is built by :class:`~fakemail.MailServer` and handed to the SMTP host and the
+trio host, so that neither depends on the server module (imports point one way).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, final
+
+from fakemail._config import Options
+from fakemail._plugins import Plugins
+from fakemail._store import MailStore
+from fakemail._transcript import TranscriptLog
+
+if TYPE_CHECKING:
+    from fakemail._sasl import Credentials
+    from fakemail._tls import TlsCertificates
+
+__all__ = ["Backend"]
+
+log = logging.getLogger("fakemail")
+
+
+@final
+class Backend:
+    """Shared state of one server. Thread-safe."""
+
+    def __init__(self, options: Options, plugins: tuple[object, ...] = ()) -> None:
+        self._options = options
+        self.defaults = options
+        self.store = MailStore()
+        self.plugins = Plugins(lambda: self._options, plugins)
+        self.transcripts = TranscriptLog(options.transcript_sessions, options.transcript_bytes)
+        self._errors: list[BaseException] = []
+        self._errors_lock = threading.Lock()
+
+    @property
+    def options(self) -> Options:
+        """The options in force now (per-test changes included)."""
+        return self._options
+
+    @options.setter
+    def options(self, value: Options) -> None:
+        # A single reference swap: server threads read either the old or the new object.
+        self._options = value
+
+    @property
+    def tls(self) -> TlsCertificates:
+        """The process-wide test certificates."""
+        from fakemail._tls import certificates
+
+        return certificates()
+
+    def record_error(self, error: BaseException, context: str) -> None:
+        """Keep an exception raised by fakemail's code or a plugin on a server thread, to be
+        re-raised in the test thread."""
+        log.error("fakemail: error in %s", context, exc_info=error)
+        add_note = getattr(error, "add_note", None)  # Python 3.11+
+        if add_note is not None:
+            add_note(f"(raised in fakemail's {context}, on a server thread)")
+        with self._errors_lock:
+            self._errors.append(error)
+
+    def take_errors(self) -> list[BaseException]:
+        """Remove and return the errors recorded so far."""
+        with self._errors_lock:
+            errors, self._errors = self._errors, []
+        return errors
+
+    def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:
+        """Ask the plugins whether a login succeeds; a failing plugin means "no" (recorded)."""
+        try:
+            return self.plugins.authenticate(protocol, username, credentials)
+        except Exception as error:
+            self.record_error(error, f"{protocol} authentication hook")
+            return False

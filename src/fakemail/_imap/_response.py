@@ -1,0 +1,232 @@
+"""IMAP response values and response events, and their rendering to bytes.
+
+The value model (:data:`ImapValue`) is what sessions put into responses:
+
+* ``None`` -> ``NIL``
+* ``int`` -> a number (``bool`` is refused: it is almost always a bug)
+* :class:`Atom` (a ``str``) -> sent verbatim (``EXISTS``, ``\\Seen``, ``BODY[]``, ``1:4``)
+* :class:`Mailbox` (a ``str``) -> a mailbox name: modified UTF-7 encoded (raw UTF-8 once
+  ``UTF8=ACCEPT`` is enabled), then sent as a string
+* ``str`` -> a quoted string when safe, otherwise a literal of its UTF-8 bytes
+* ``bytes`` -> the same rule on the bytes (message content is nearly always a literal)
+* any other sequence (``tuple``/``list``) -> parenthesised, space separated
+
+A string is *safe to quote* when it is at most :data:`MAX_QUOTED` long and holds no NUL, CR,
+LF or (unless ``utf8``) 8-bit character; ``"`` and ``\\`` are escaped (RFC 3501 §4.3, §9
+``quoted``). RFC 6855 §3 lets a server send UTF-8 in quoted strings once the client enabled
+``UTF8=ACCEPT``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias, Union
+
+from fakemail._exceptions import LocalProtocolError
+from fakemail._imap._utf7 import encode_mailbox
+
+__all__ = [
+    "MAX_QUOTED",
+    "Atom",
+    "Continuation",
+    "FetchData",
+    "ImapValue",
+    "Mailbox",
+    "Response",
+    "Tagged",
+    "Untagged",
+    "UntaggedStatus",
+    "render_response",
+    "render_value",
+]
+
+MAX_QUOTED = 1024
+"""Longest string (in characters or bytes) sent quoted; longer ones are sent as literals."""
+
+
+class Atom(str):
+    """A response token sent verbatim: a keyword, flag, number set or section name."""
+
+    __slots__ = ()
+
+
+class Mailbox(str):
+    """A mailbox name: encoded in modified UTF-7 (RFC 3501 §5.1.3) unless UTF-8 is enabled."""
+
+    __slots__ = ()
+
+
+ImapValue: TypeAlias = Union[int, str, bytes, "Sequence[ImapValue]", None]
+"""A value in a response; see the module docstring for how each kind is rendered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """The tagged completion of a command: ``tag OK [code] text``."""
+
+    tag: str
+    status: Literal["OK", "NO", "BAD"]
+    text: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Untagged:
+    """An untagged data response: ``*`` then the values, space separated.
+
+    ``Untagged((5, Atom("EXISTS")))`` renders ``* 5 EXISTS``;
+    ``Untagged((Atom("FLAGS"), (Atom("\\\\Seen"),)))`` renders ``* FLAGS (\\Seen)``.
+    """
+
+    data: tuple[ImapValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UntaggedStatus:
+    """An untagged status response: ``* OK [UIDVALIDITY 3] text``, ``* BYE ...``, greeting."""
+
+    status: Literal["OK", "NO", "BAD", "BYE", "PREAUTH"]
+    text: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """A command continuation request: ``+ text`` (a literal, SASL challenge or IDLE)."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchData:
+    """One ``* seq FETCH (name value ...)`` response.
+
+    ``items`` pairs a response name (sent verbatim, e.g. ``"BODY[HEADER]<0>"``) with its value.
+    """
+
+    seq: int
+    items: tuple[tuple[str, ImapValue], ...]
+
+
+Response: TypeAlias = Tagged | Untagged | UntaggedStatus | Continuation | FetchData
+"""Anything a session sends through :meth:`ImapConnection.send`."""
+
+
+_UNSAFE_STR = re.compile(r"[\x00\r\n]")
+_UNSAFE_STR_ASCII = re.compile(r"[\x00\r\n\x80-\U0010ffff]")
+_UNSAFE_BYTES = re.compile(rb"[\x00\r\n]")
+_UNSAFE_BYTES_ASCII = re.compile(rb"[\x00\r\n\x80-\xff]")
+_BAD_TEXT = re.compile(r"[\x00\r\n]")
+
+
+def _quoted_bytes(data: bytes) -> bytes:
+    if b"\\" in data or b'"' in data:
+        data = data.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    return b'"' + data + b'"'
+
+
+def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
+    # Ordered by frequency in FETCH/ENVELOPE responses; str subclasses before str.
+    if value is None:
+        out.append(b"NIL")
+    elif isinstance(value, str):
+        if isinstance(value, Atom):
+            out.append(value.encode())
+            return
+        text: str = encode_mailbox(value, utf8=utf8) if isinstance(value, Mailbox) else value
+        unsafe = _UNSAFE_STR if utf8 else _UNSAFE_STR_ASCII
+        if len(text) <= MAX_QUOTED and unsafe.search(text) is None:
+            if "\\" in text or '"' in text:
+                text = text.replace("\\", "\\\\").replace('"', '\\"')
+            out.append(b'"' + text.encode() + b'"')
+        else:
+            data = text.encode("utf-8")
+            out.append(b"{%d}\r\n%b" % (len(data), data))
+    elif isinstance(value, bytes):
+        unsafe_b = _UNSAFE_BYTES if utf8 else _UNSAFE_BYTES_ASCII
+        if len(value) <= MAX_QUOTED and unsafe_b.search(value) is None:
+            out.append(_quoted_bytes(value))
+        else:
+            out.append(b"{%d}\r\n%b" % (len(value), value))
+    elif isinstance(value, int):
+        if isinstance(value, bool):
+            raise LocalProtocolError(f"bool {value!r} is not an IMAP value")
+        out.append(b"%d" % value)
+    elif isinstance(value, Sequence):
+        out.append(b"(")
+        first = True
+        for item in value:
+            if first:
+                first = False
+            else:
+                out.append(b" ")
+            _render_into(out, item, utf8)
+        out.append(b")")
+    else:
+        raise LocalProtocolError(f"{type(value).__name__} is not an IMAP value")
+
+
+def render_value(value: ImapValue, *, utf8: bool = False) -> bytes:
+    """Render one value (see the module docstring); ``utf8`` once ``UTF8=ACCEPT`` is enabled."""
+    out: list[bytes] = []
+    _render_into(out, value, utf8)
+    return b"".join(out)
+
+
+def _check_text(text: str, what: str) -> None:
+    if _BAD_TEXT.search(text) is not None:
+        raise LocalProtocolError(f"{what} must not contain NUL, CR or LF: {text!r}")
+
+
+def _resp_text(status: str, text: str, code: str | None) -> bytes:
+    # resp-text = ["[" resp-text-code "]" SP] text (RFC 3501 §9)
+    _check_text(text, "response text")
+    parts = [status]
+    if code is not None:
+        _check_text(code, "response code")
+        if "]" in code:
+            raise LocalProtocolError(f"response code must not contain ']': {code!r}")
+        parts.append(f"[{code}]")
+    if text:
+        parts.append(text)
+    return " ".join(parts).encode("utf-8")
+
+
+def render_response(response: Response, *, utf8: bool = False) -> bytes:
+    """Render one response, CRLF included."""
+    if isinstance(response, FetchData):
+        out: list[bytes] = [b"* %d FETCH (" % response.seq]
+        first = True
+        for name, value in response.items:
+            if first:
+                first = False
+            else:
+                out.append(b" ")
+            out.append(name.encode())
+            out.append(b" ")
+            _render_into(out, value, utf8)
+        out.append(b")\r\n")
+        return b"".join(out)
+    if isinstance(response, Untagged):
+        out = [b"*"]
+        for value in response.data:
+            out.append(b" ")
+            _render_into(out, value, utf8)
+        out.append(b"\r\n")
+        return b"".join(out)
+    if isinstance(response, Tagged):
+        _check_text(response.tag, "tag")
+        return (
+            response.tag.encode()
+            + b" "
+            + _resp_text(response.status, response.text, response.code)
+            + b"\r\n"
+        )
+    if isinstance(response, UntaggedStatus):
+        return b"* " + _resp_text(response.status, response.text, response.code) + b"\r\n"
+    if isinstance(response, Continuation):
+        _check_text(response.text, "continuation text")
+        return b"+ " + response.text.encode("utf-8") + b"\r\n"
+    raise LocalProtocolError(f"not an IMAP response: {response!r}")

@@ -1,0 +1,297 @@
+"""Captured messages: the exact bytes received, their envelope, and a parsed view of them.
+
+Parsing is the stdlib ``email`` package's (``policy.default``), done lazily on first use, so
+storing a message costs nothing beyond its bytes.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import email.utils
+import html as html_lib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import final
+
+__all__ = ["Attachment", "Envelope", "Headers", "Message", "normalize_address"]
+
+
+def normalize_address(address: str) -> str:
+    """Return the key an account is stored under: the domain lower-cased, the local part kept.
+
+    RFC 5321 §2.4: domains are case-insensitive, local parts may not be.
+    """
+    address = address.strip().strip("<>").strip()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    return f"{local}@{domain.lower()}"
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """How a message arrived: the SMTP envelope and facts about the session that sent it."""
+
+    #: The MAIL FROM address (``""`` for the null sender ``<>``).
+    sender: str
+    #: The RCPT TO addresses, in the order given (Bcc recipients appear only here).
+    recipients: tuple[str, ...]
+    #: ``(host, port)`` of the client, or ``None`` when not delivered over a network.
+    client_address: tuple[str, int] | None = None
+    #: The name the client gave in HELO/EHLO.
+    helo: str | None = None
+    #: The user name the client authenticated as, if it did.
+    auth_user: str | None = None
+    #: Whether the session was encrypted (STARTTLS or implicit TLS).
+    is_tls: bool = False
+    #: How the message entered the store: ``"smtp"``, ``"imap"`` (APPEND) or ``"api"``.
+    protocol: str = "smtp"
+    #: ESMTP MAIL FROM parameters (e.g. ``("BODY=8BITMIME", "SMTPUTF8")``).
+    mail_options: tuple[str, ...] = ()
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One attachment of a message, decoded from its transfer encoding."""
+
+    filename: str | None
+    content_type: str
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        """Decoded size in bytes."""
+        return len(self.content)
+
+
+@final
+class Headers(Mapping[str, str]):
+    """A message's header fields, RFC 2047 encoded words decoded; names are case-insensitive.
+
+    ``headers["Subject"]`` gives the first field of that name; :meth:`get_all` gives every one.
+    Iteration yields each distinct name once, as first written.
+    """
+
+    __slots__ = ("_msg",)
+
+    def __init__(self, msg: email.message.EmailMessage) -> None:
+        self._msg = msg
+
+    def __getitem__(self, name: str) -> str:
+        value = self._msg.get(name)
+        if value is None:
+            raise KeyError(name)
+        return str(value)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of the field ``name``, in order (empty if absent)."""
+        return [str(v) for v in self._msg.get_all(name, [])]
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for name in self._msg.keys():
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                yield name
+
+    def __len__(self) -> int:
+        return len({k.lower() for k in self._msg.keys()})
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._msg
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self)!r})"
+
+
+_URL_RE = re.compile(r"""\bhttps?://[^\s<>"'()\[\]]+""", re.IGNORECASE)
+_TRAILING_PUNCT = ".,;:!?"
+
+
+class _LinkCollector(HTMLParser):
+    """Collects href/src URLs from HTML, entities already unescaped by HTMLParser."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value and re.match(r"https?://", value, re.I):
+                self.links.append(value.strip())
+
+
+@final
+class Message:
+    """One captured message: raw bytes as received plus its envelope, with a parsed view.
+
+    Immutable: mutable state (flags, UIDs, folders) lives in the store. The parsed view is an
+    :class:`email.message.EmailMessage` (``policy.default``), built on first use.
+    """
+
+    __slots__ = ("_email", "envelope", "raw", "received_at", "seq")
+
+    def __init__(self, raw: bytes, envelope: Envelope, received_at: datetime, seq: int = 0) -> None:
+        #: The message exactly as received (for SMTP: after dot-unstuffing, CRLF line ends).
+        self.raw = raw
+        #: How it arrived.
+        self.envelope = envelope
+        #: When it arrived (timezone-aware, UTC).
+        self.received_at = received_at
+        #: Position in the store's arrival order (1-based; 0 if never stored).
+        self.seq = seq
+        self._email: email.message.EmailMessage | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Message #{self.seq} from={self.envelope.sender!r} "
+            f"to={list(self.envelope.recipients)!r} subject={self.subject!r}>"
+        )
+
+    # --- envelope -------------------------------------------------------------------------
+
+    @property
+    def sender(self) -> str:
+        """The envelope sender (SMTP MAIL FROM)."""
+        return self.envelope.sender
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """The envelope recipients (SMTP RCPT TO), Bcc included."""
+        return self.envelope.recipients
+
+    @property
+    def bcc(self) -> tuple[str, ...]:
+        """Envelope recipients that appear in neither the To nor the Cc header."""
+        visible = {normalize_address(a).lower() for a in (*self.to, *self.cc)}
+        return tuple(r for r in self.recipients if normalize_address(r).lower() not in visible)
+
+    @property
+    def size(self) -> int:
+        """Size of the raw message in bytes."""
+        return len(self.raw)
+
+    # --- parsed view ----------------------------------------------------------------------
+
+    @property
+    def email(self) -> email.message.EmailMessage:
+        """The stdlib parse of :attr:`raw` (``email.policy.default``)."""
+        parsed = self._email
+        if parsed is None:
+            parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
+            assert isinstance(parsed, email.message.EmailMessage)
+            self._email = parsed  # racing threads build equal values; either may win
+        return parsed
+
+    @property
+    def headers(self) -> Headers:
+        """Header fields, decoded, case-insensitive."""
+        return Headers(self.email)
+
+    def _header(self, name: str) -> str | None:
+        value = self.email.get(name)
+        return None if value is None else str(value)
+
+    def _addresses(self, name: str) -> tuple[str, ...]:
+        values = [str(v) for v in self.email.get_all(name, [])]
+        return tuple(addr for _, addr in email.utils.getaddresses(values) if addr)
+
+    @property
+    def subject(self) -> str | None:
+        """The Subject header, encoded words decoded (``None`` if absent)."""
+        return self._header("Subject")
+
+    @property
+    def from_(self) -> str | None:
+        """The first address of the From header (address only; display names are in
+        ``headers["From"]``)."""
+        addresses = self._addresses("From")
+        return addresses[0] if addresses else None
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        """Addresses in the To header(s)."""
+        return self._addresses("To")
+
+    @property
+    def cc(self) -> tuple[str, ...]:
+        """Addresses in the Cc header(s)."""
+        return self._addresses("Cc")
+
+    @property
+    def reply_to(self) -> tuple[str, ...]:
+        """Addresses in the Reply-To header(s)."""
+        return self._addresses("Reply-To")
+
+    @property
+    def date(self) -> datetime | None:
+        """The Date header as a datetime (``None`` if absent or unparseable)."""
+        value = self._header("Date")
+        if not value:
+            return None
+        try:
+            return email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def message_id(self) -> str | None:
+        """The Message-ID header, angle brackets included."""
+        value = self._header("Message-ID")
+        return value.strip() if value else None
+
+    def _body(self, subtype: str) -> str | None:
+        part = self.email.get_body(preferencelist=(subtype,))
+        if part is None or part.get_content_subtype() != subtype:
+            return None
+        content = part.get_content()
+        return content if isinstance(content, str) else None
+
+    @property
+    def text(self) -> str | None:
+        """The text/plain body, decoded from its transfer encoding and charset."""
+        return self._body("plain")
+
+    @property
+    def html(self) -> str | None:
+        """The text/html body, decoded from its transfer encoding and charset."""
+        return self._body("html")
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """Parts marked as attachments, or carrying a file name, decoded."""
+        found: list[Attachment] = []
+        for part in self.email.walk():
+            if part.is_multipart():
+                continue
+            disposition = part.get_content_disposition()
+            filename = part.get_filename()
+            if disposition != "attachment" and not (filename and disposition != "inline"):
+                continue
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+            found.append(Attachment(filename, part.get_content_type(), content))
+        return tuple(found)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """http(s) URLs in the text and HTML bodies, in order, without duplicates."""
+        urls: list[str] = []
+        if self.text:
+            for match in _URL_RE.finditer(self.text):
+                urls.append(match.group(0).rstrip(_TRAILING_PUNCT))
+        if self.html:
+            collector = _LinkCollector()
+            collector.feed(self.html)
+            collector.close()
+            urls.extend(collector.links)
+            text_only = html_lib.unescape(re.sub(r"<[^>]*>", " ", self.html))
+            urls.extend(m.group(0).rstrip(_TRAILING_PUNCT) for m in _URL_RE.finditer(text_only))
+        return tuple(dict.fromkeys(urls))

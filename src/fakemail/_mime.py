@@ -1,0 +1,413 @@
+"""A MIME structure index over the exact raw bytes of a message, with byte offsets.
+
+The stdlib :mod:`email` parser builds a tree but forgets where each part sits in the original
+bytes, and IMAP ``BODY[section]`` must return byte-exact slices of the stored message. So this
+module finds the header/body split and the multipart delimiters itself (RFC 2046 §5.1.1) and
+records offsets, while every header block is parsed by the stdlib
+(:class:`email.parser.BytesHeaderParser` with a compat32-based policy), whose
+``get_content_type()``, ``get_params()`` and RFC 2231 decoding we reuse.
+
+Conventions:
+
+- Offsets are positions in the *top-level* raw bytes given to :func:`index_message`.
+- Media types, subtypes, parameter names, the transfer encoding and the disposition type are
+  case-insensitive tokens and are stored **lower-cased** (as the stdlib returns them).
+  Everything else (parameter values, Content-ID, ...) is kept as sent.
+- Header text is the raw field value (RFC 2047 encoded words are *not* decoded), unfolded, with
+  surrounding blanks stripped. Non-ASCII octets are decoded as UTF-8; octets that are not valid
+  UTF-8 become lone surrogates, so ``s.encode("utf-8", "surrogateescape")`` restores the bytes.
+- Both CRLF and bare LF line endings are understood (also mixed in one message).
+- Indexing never raises, whatever the input; malformed structure is indexed best effort.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import Compat32
+from email.utils import collapse_rfc2231_value
+
+__all__ = [
+    "ENCAPSULATING_SUBTYPES",
+    "MAX_DEPTH",
+    "Disposition",
+    "MimeParam",
+    "MimePart",
+    "index_message",
+]
+
+#: Nesting depth (multiparts and encapsulated messages) below which parts are not split any
+#: further; deeper content is indexed as an opaque leaf. Keeps hostile input from recursing
+#: without bound.
+MAX_DEPTH = 64
+
+#: Subtypes of ``message`` whose body is itself a message with its own MIME structure
+#: (RFC 2046 §5.2.1, RFC 6532 §3.7).
+ENCAPSULATING_SUBTYPES = frozenset({"rfc822", "global"})
+
+_LF = 0x0A
+_CR = 0x0D
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+class _RawPolicy(Compat32):
+    """compat32, but header values come back as the stored strings, never ``Header`` objects.
+
+    compat32 wraps values holding 8-bit octets in ``Header(charset=unknown-8bit)``; we want the
+    raw text (octets as surrogateescape) so we can decide the charset ourselves.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        """Return *value* unchanged."""
+        return value
+
+
+_POLICY = _RawPolicy()
+_HEADER_PARSER = BytesHeaderParser(policy=_POLICY)
+
+
+@dataclass(frozen=True, slots=True)
+class MimeParam:
+    """One Content-Type or Content-Disposition parameter.
+
+    RFC 2231 continuations (``name*0``, ``name*1``...) are joined and RFC 2231 charset encoding
+    (``name*=utf-8''%E2%82%AC``) is decoded into :attr:`value`; :attr:`charset` tells whether
+    the parameter was sent in that extended form.
+    """
+
+    name: str
+    """Lower-cased attribute name, without any RFC 2231 ``*`` / section suffix."""
+    value: str
+    """The value, unquoted and fully decoded."""
+    charset: str | None = None
+    """The RFC 2231 charset if the value was sent in extended (``name*=``) form, else None."""
+    language: str | None = None
+    """The RFC 2231 language tag of an extended value ('' when absent), else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """A parsed Content-Disposition field (RFC 2183)."""
+
+    type: str
+    """Lower-cased disposition type, e.g. ``"attachment"``."""
+    params: tuple[MimeParam, ...]
+    """Its parameters, in the order the stdlib reports them (see :class:`MimePart`)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MimePart:
+    """One node of the MIME tree: a whole message, a body part, or an encapsulated message.
+
+    The header block is ``raw[start:body_start]`` (including the blank line that ends it, when
+    there is one); the body is ``raw[body_start:end]``. For a part of a multipart, the line
+    break before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is not
+    part of ``end``.
+
+    Parameters come in the order :meth:`email.message.Message.get_params` yields them: plain
+    parameters as sent, then RFC 2231 (continued or extended) ones.
+    """
+
+    start: int
+    """Offset of the first octet of the header block."""
+    body_start: int
+    """Offset of the first octet of the body (just after the blank line)."""
+    end: int
+    """Offset just past the last octet of the body."""
+    headers: Message
+    """The header block as parsed by the stdlib (compat32 semantics, raw string values)."""
+    fields: Mapping[str, str]
+    """First occurrence of each header field: lower-cased name -> unfolded, stripped value."""
+    maintype: str
+    """Lower-cased media type, e.g. ``"text"``; defaulted per RFC 2045 §5.2 / RFC 2046 §5.1.5."""
+    subtype: str
+    """Lower-cased media subtype, e.g. ``"plain"``."""
+    params: tuple[MimeParam, ...]
+    """Content-Type parameters (empty when defaulted or none were given)."""
+    content_id: str | None
+    """Content-ID, as sent."""
+    description: str | None
+    """Content-Description, as sent (encoded words left encoded)."""
+    encoding: str
+    """Lower-cased Content-Transfer-Encoding; ``"7bit"`` when absent (RFC 2045 §6.1)."""
+    lines: int
+    """Number of text lines in the body (a last line without a line break counts)."""
+    md5: str | None
+    """Content-MD5, as sent."""
+    disposition: Disposition | None
+    """Content-Disposition, or None when absent or empty."""
+    language: tuple[str, ...]
+    """Content-Language tags, as sent (empty when absent)."""
+    location: str | None
+    """Content-Location, as sent."""
+    children: tuple[MimePart, ...]
+    """The body parts of a multipart, in order (empty for anything else, and for a multipart
+    in which no delimiter was found)."""
+    message: MimePart | None
+    """For message/rfc822 and message/global: the encapsulated message's own index (its
+    ``start`` is this part's ``body_start``); None for every other type. An encapsulated
+    message that is base64 or quoted-printable encoded (so cannot be indexed in place), or
+    nested deeper than :data:`MAX_DEPTH`, is given as an opaque header-less text/plain part."""
+
+    @property
+    def size(self) -> int:
+        """Size of the body in octets, in its transfer encoding."""
+        return self.end - self.body_start
+
+    @property
+    def content_type(self) -> str:
+        """``maintype/subtype``, lower-cased."""
+        return f"{self.maintype}/{self.subtype}"
+
+    @property
+    def is_multipart(self) -> bool:
+        """True for a multipart in which at least one body part was found."""
+        return bool(self.children)
+
+    def param(self, name: str) -> str | None:
+        """The decoded value of Content-Type parameter *name* (case-insensitive), or None."""
+        name = name.lower()
+        for p in self.params:
+            if p.name == name:
+                return p.value
+        return None
+
+    def walk(self) -> list[MimePart]:
+        """This part and every part below it (children and encapsulated messages), depth-first."""
+        out: list[MimePart] = []
+        stack: list[MimePart] = [self]
+        while stack:
+            part = stack.pop()
+            out.append(part)
+            below = list(part.children)
+            if part.message is not None:
+                below.append(part.message)
+            stack.extend(reversed(below))
+        return out
+
+
+def index_message(raw: bytes) -> MimePart:
+    """Index the MIME structure of the message *raw* (never raises).
+
+    The result is the root :class:`MimePart`, spanning ``raw[0:len(raw)]``.
+    """
+    return _index(raw, 0, len(raw), "text/plain", 0)
+
+
+def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> MimePart:
+    body_start = _header_end(raw, start, end)
+    try:
+        msg = _HEADER_PARSER.parsebytes(raw[start:body_start])
+    except Exception:  # pragma: no cover - the feedparser is lenient; this is a safety net
+        msg = Message(policy=_POLICY)
+    if default_type != "text/plain":
+        msg.set_default_type(default_type)
+    fields = _fields(msg)
+
+    maintype, _, subtype = msg.get_content_type().partition("/")
+    params = _params(msg.get_params(header="content-type")) if "content-type" in fields else ()
+    encoding = fields.get("content-transfer-encoding", "").lower() or "7bit"
+
+    disposition: Disposition | None = None
+    if "content-disposition" in fields:
+        dtype = (msg.get_content_disposition() or "").strip()
+        if dtype:
+            disposition = Disposition(
+                _text(dtype), _params(msg.get_params(header="content-disposition"))
+            )
+
+    language: tuple[str, ...] = ()
+    if "content-language" in fields:
+        language = tuple(t for t in (s.strip() for s in fields["content-language"].split(",")) if t)
+
+    children: tuple[MimePart, ...] = ()
+    message: MimePart | None = None
+    if depth < MAX_DEPTH and maintype == "multipart":
+        boundary = msg.get_param("boundary")
+        if isinstance(boundary, tuple):
+            boundary = collapse_rfc2231_value(boundary)
+        if isinstance(boundary, str) and boundary:
+            # Multipart/digest changes the default type of its parts (RFC 2046 §5.1.5).
+            child_default = "message/rfc822" if subtype == "digest" else "text/plain"
+            children = tuple(
+                _index(raw, a, b, child_default, depth + 1)
+                for a, b in _split_multipart(raw, body_start, end, _octets(boundary))
+            )
+    if maintype == "message" and subtype in ENCAPSULATING_SUBTYPES:
+        # An encapsulated message in base64/QP (allowed for message/global, RFC 6532 §3.7) is
+        # not a message at these offsets, and past MAX_DEPTH we stop parsing: either way it
+        # becomes an opaque body with no header fields, so callers always get a `message`.
+        if depth < MAX_DEPTH and encoding not in ("base64", "quoted-printable"):
+            message = _index(raw, body_start, end, "text/plain", depth + 1)
+        else:
+            message = _opaque(raw, body_start, end)
+
+    return MimePart(
+        start=start,
+        body_start=body_start,
+        end=end,
+        headers=msg,
+        fields=fields,
+        maintype=_text(maintype),
+        subtype=_text(subtype),
+        params=params,
+        content_id=fields.get("content-id"),
+        description=fields.get("content-description"),
+        encoding=encoding,
+        lines=_count_lines(raw, body_start, end),
+        md5=fields.get("content-md5"),
+        disposition=disposition,
+        language=language,
+        location=fields.get("content-location"),
+        children=children,
+        message=message,
+    )
+
+
+def _opaque(raw: bytes, start: int, end: int) -> MimePart:
+    """A header-less text/plain part spanning ``raw[start:end]``, without parsing anything."""
+    return MimePart(
+        start=start,
+        body_start=start,
+        end=end,
+        headers=Message(policy=_POLICY),
+        fields={},
+        maintype="text",
+        subtype="plain",
+        params=(),
+        content_id=None,
+        description=None,
+        encoding="7bit",
+        lines=_count_lines(raw, start, end),
+        md5=None,
+        disposition=None,
+        language=(),
+        location=None,
+        children=(),
+        message=None,
+    )
+
+
+def _header_end(raw: bytes, start: int, end: int) -> int:
+    """Offset just past the blank line ending the header block at *start*, else *end*."""
+    # A block that starts with a blank line has no header fields at all.
+    if raw.startswith(b"\n", start, end):
+        return start + 1
+    if raw.startswith(b"\r\n", start, end):
+        return start + 2
+    m = _BLANK_LINE.search(raw, start, end)
+    return m.end() if m else end
+
+
+def _split_multipart(raw: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each body part of the multipart body ``raw[start:end]``.
+
+    RFC 2046 §5.1.1: a delimiter is ``--boundary`` at the start of a line, optionally followed
+    by ``--`` (close delimiter) and transport padding (blanks), then the line break. The line
+    break *before* it belongs to the delimiter. The preamble and epilogue are not parts. With
+    no close delimiter, the last part runs to *end*.
+    """
+    dash = b"--" + boundary
+    parts: list[tuple[int, int]] = []
+    part_start = -1  # -1: still in the preamble
+    pos = start
+    while True:
+        i = raw.find(dash, pos, end)
+        if i < 0:
+            break
+        pos = i + 1
+        if i != start and raw[i - 1] != _LF:
+            continue
+        j = i + len(dash)
+        close = raw.startswith(b"--", j, end)
+        k = j + 2 if close else j
+        while k < end and raw[k] in b" \t":
+            k += 1
+        if k == end:
+            line_end = end
+        elif raw[k] == _LF:
+            line_end = k + 1
+        elif raw[k] == _CR and k + 1 < end and raw[k + 1] == _LF:
+            line_end = k + 2
+        else:
+            continue  # "--boundaryX...": a longer boundary or text, not our delimiter
+        if part_start >= 0:
+            part_end = i
+            if part_end > part_start and raw[part_end - 1] == _LF:
+                part_end -= 1
+                if part_end > part_start and raw[part_end - 1] == _CR:
+                    part_end -= 1
+            parts.append((part_start, part_end))
+        if close:
+            return parts
+        part_start = pos = line_end
+    if part_start >= 0:
+        parts.append((part_start, end))
+    return parts
+
+
+def _count_lines(raw: bytes, start: int, end: int) -> int:
+    n = raw.count(b"\n", start, end)
+    if end > start and raw[end - 1] != _LF:
+        n += 1
+    return n
+
+
+def _text(s: str) -> str:
+    """Turn a compat32 string (octets as ASCII surrogateescape) into UTF-8-decoded text."""
+    if s.isascii():
+        return s
+    try:
+        octets = s.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # already real text (e.g. a decoded RFC 2231 value)
+        return s
+    return octets.decode("utf-8", "surrogateescape")
+
+
+def _octets(s: str) -> bytes:
+    """The octets a compat32 string came from (best effort for other strings)."""
+    try:
+        return s.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass")
+
+
+def _fields(msg: Message) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name, value in msg.items():
+        key = name.strip().lower()
+        if key not in fields:
+            if "\n" in value:
+                value = _FOLD.sub("", value)
+            fields[key] = _text(value.strip(" \t\r\n"))
+    return fields
+
+
+def _params(raw_params: Sequence[tuple[str, object]] | None) -> tuple[MimeParam, ...]:
+    """MimeParams from ``Message.get_params()`` output (whose first item is the type itself)."""
+    if not raw_params:
+        return ()
+    out: list[MimeParam] = []
+    for name, value in raw_params[1:]:
+        name = _text(name.strip().lower())
+        if not name:
+            continue
+        if isinstance(value, tuple) and len(value) == 3 and value[0] is not None:
+            charset, language, _ = value
+            out.append(
+                MimeParam(
+                    name,
+                    _text(collapse_rfc2231_value(value)),
+                    _text(str(charset)),
+                    _text(str(language or "")),
+                )
+            )
+        else:
+            if isinstance(value, tuple):  # RFC 2231 form without charset: plain text
+                value = collapse_rfc2231_value(value)
+            out.append(MimeParam(name, _text(str(value))))
+    return tuple(out)

@@ -1,0 +1,142 @@
+"""The plugin manager of one server, fakemail's default hook implementations, and a typed facade.
+
+One :class:`pluggy.PluginManager` per server, never global: two servers in one process (or one
+server reconfigured per test) never see each other's plugins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, final
+
+import pluggy
+
+from fakemail import hookspecs
+from fakemail._config import Options
+from fakemail._message import Envelope, Message, normalize_address
+from fakemail._smtptypes import Reply, SmtpSessionInfo
+
+if TYPE_CHECKING:
+    from fakemail._sasl import Credentials
+    from fakemail._server import MailServer
+
+__all__ = ["DefaultPlugin", "Plugins"]
+
+ENTRY_POINT_GROUP = "fakemail"
+
+
+@final
+class DefaultPlugin:
+    """fakemail's own behaviour, registered like any plugin and run last."""
+
+    def __init__(self, options: Callable[[], Options]) -> None:
+        self._options = options
+
+    @hookspecs.hookimpl(trylast=True)
+    def fakemail_authenticate(self, username: str, credentials: Credentials) -> bool:
+        """Any password when no users are configured; otherwise the configured one."""
+        options = self._options()
+        if not options.checks_credentials:
+            return True
+        wanted = normalize_address(username)
+        for address, password in options.users.items():
+            if normalize_address(address) == wanted:
+                return credentials.verify(password)
+        return False
+
+    @hookspecs.hookimpl(trylast=True)
+    def fakemail_route(self, recipient: str) -> Sequence[str]:
+        """Each recipient's copy goes to the recipient's own account."""
+        return [recipient]
+
+
+@final
+class Plugins:
+    """The server's plugin manager, with typed, keyword-only calls to each hook."""
+
+    def __init__(self, options: Callable[[], Options], plugins: Iterable[object] = ()) -> None:
+        self.manager = pluggy.PluginManager("fakemail")
+        self.manager.add_hookspecs(hookspecs)
+        self.manager.register(DefaultPlugin(options), name="fakemail-defaults")
+        blocked = os.environ.get("FAKEMAIL_DISABLE_PLUGINS", "")
+        for name in filter(None, (n.strip() for n in blocked.split(","))):
+            self.manager.set_blocked(name)
+        self.manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for plugin in plugins:
+            self.manager.register(plugin)
+        self.manager.check_pending()
+        self._temporary: list[object] = []
+
+    def add(self, plugin: object, *, temporary: bool = False) -> None:
+        """Register a plugin; temporary ones are removed by :meth:`remove_temporary`."""
+        if self.manager.is_registered(plugin):
+            return
+        self.manager.register(plugin)
+        self.manager.check_pending()
+        if temporary:
+            self._temporary.append(plugin)
+
+    def remove_temporary(self) -> None:
+        """Unregister the plugins added for one test."""
+        for plugin in self._temporary:
+            if self.manager.is_registered(plugin):
+                self.manager.unregister(plugin)
+        self._temporary.clear()
+
+    @property
+    def _hook(self) -> Any:
+        return self.manager.hook
+
+    def server_started(self, server: MailServer) -> None:
+        """Notify plugins that ``server`` is running."""
+        self._hook.fakemail_server_started(server=server)
+
+    def server_stopping(self, server: MailServer) -> None:
+        """Notify plugins that ``server`` is stopping."""
+        self._hook.fakemail_server_stopping(server=server)
+
+    def smtp_mail_from(
+        self, session: SmtpSessionInfo, address: str, options: Sequence[str]
+    ) -> Reply | None:
+        """Ask plugins about MAIL FROM."""
+        result: Reply | None = self._hook.fakemail_smtp_mail_from(
+            session=session, address=address, options=options
+        )
+        return result
+
+    def smtp_rcpt_to(
+        self, session: SmtpSessionInfo, address: str, options: Sequence[str]
+    ) -> Reply | None:
+        """Ask plugins about RCPT TO."""
+        result: Reply | None = self._hook.fakemail_smtp_rcpt_to(
+            session=session, address=address, options=options
+        )
+        return result
+
+    def smtp_data(self, session: SmtpSessionInfo, envelope: Envelope, raw: bytes) -> Reply | None:
+        """Ask plugins about a complete message."""
+        result: Reply | None = self._hook.fakemail_smtp_data(
+            session=session, envelope=envelope, raw=raw
+        )
+        return result
+
+    def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:
+        """Whether the login is accepted."""
+        return bool(
+            self._hook.fakemail_authenticate(
+                protocol=protocol, username=username, credentials=credentials
+            )
+        )
+
+    def route(self, envelope: Envelope) -> list[str]:
+        """Mailboxes receiving a copy of a message with this envelope, in order, de-duplicated."""
+        mailboxes: dict[str, None] = {}
+        for recipient in envelope.recipients:
+            for address in self._hook.fakemail_route(recipient=recipient, envelope=envelope):
+                mailboxes[normalize_address(address)] = None
+        return list(mailboxes)
+
+    def message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
+        """Notify plugins that a message was stored."""
+        self._hook.fakemail_message_stored(message=message, mailboxes=tuple(mailboxes))

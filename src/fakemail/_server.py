@@ -1,0 +1,457 @@
+"""``MailServer``: binds the sockets, owns the store, plugins and hosts, and is the test API."""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import errno
+import os
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple, final
+
+from fakemail._async import changed_waiter
+from fakemail._backend import Backend
+from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options
+from fakemail._exceptions import ConfigError, FakemailError, MailAssertionError, ServerError
+from fakemail._exceptions import WaitTimeout
+from fakemail._mailbox import Mailbox
+from fakemail._matching import Criteria, report
+from fakemail._message import Envelope, Message, normalize_address
+from fakemail._smtp import SmtpHost
+from fakemail._store import INBOX, MailStore
+from fakemail._transcript import Transcript
+from fakemail._triohost import Listener, TrioHost
+
+__all__ = ["Endpoint", "MailServer"]
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class Endpoint(NamedTuple):
+    """Where a listener accepts connections: ``smtplib.SMTP(*server.smtp)`` works."""
+
+    host: str
+    port: int
+
+    def url(self, scheme: str) -> str:
+        """``scheme://host:port`` (IPv6 hosts bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+
+def _bind(host: str, port: int, name: str) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    family, kind, proto, _, address = infos[0]
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says it is TCP; with proto 0 every reply waits ~40 ms on Nagle plus
+    # delayed ACK (measured: a whole send took ~45 ms instead of ~3 ms).
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else str(error)
+        raise ConfigError(f"cannot listen for {name} on {host}:{port}: {reason}") from None
+    return sock
+
+
+def _to_bytes(message: bytes | str | email.message.Message) -> bytes:
+    if isinstance(message, email.message.Message):
+        return message.as_bytes(policy=email.policy.SMTP)
+    data = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+    # Stored mail uses CRLF line ends (RFC 5322 §2.1), as SMTP delivers it.
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@final
+class MailServer:
+    """SMTP, SMTPS, IMAP, IMAPS, POP3 and POP3S servers over one in-memory store.
+
+    ::
+
+        with MailServer() as server:
+            smtplib.SMTP(*server.smtp).sendmail("a@example.com", ["b@example.com"], raw)
+            server.assert_sent(to="b@example.com")
+
+    Every listener binds to ``host`` (127.0.0.1) on a free port unless told otherwise; pass
+    ``<name>_port=None`` to disable one. Options are those of :class:`~fakemail.Options`.
+    """
+
+    def __init__(self, *, plugins: Iterable[object] = (), **options: Any) -> None:
+        self._defaults = Options().replace(**options)
+        self._backend = Backend(self._defaults, tuple(plugins))
+        self._endpoints: dict[str, Endpoint] = {}
+        self._smtp: SmtpHost | None = None
+        self._trio: TrioHost | None = None
+        self._running = False
+
+    def __repr__(self) -> str:
+        where = ", ".join(f"{n}={e.host}:{e.port}" for n, e in self._endpoints.items())
+        return f"<MailServer {'running' if self._running else 'stopped'} {where}>"
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> MailServer:
+        """Bind every enabled listener and start serving. Ports are known on return."""
+        if self._running:
+            return self
+        options = self._backend.options
+        sockets: dict[str, socket.socket] = {}
+        try:
+            for name in LISTENERS:
+                port = getattr(options, f"{name}_port")
+                if port is not None:
+                    sockets[name] = _bind(options.host, port, name)
+            self._endpoints = {
+                name: Endpoint(options.host, sock.getsockname()[1])
+                for name, sock in sockets.items()
+            }
+            smtp_socks = [(sockets[n], n == "smtps") for n in ("smtp", "smtps") if n in sockets]
+            self._smtp = SmtpHost(self._backend, smtp_socks)
+            self._trio = TrioHost(self._backend, self._trio_listeners(sockets))
+            self._smtp.start()
+            self._trio.start()
+        except BaseException:
+            self._shutdown()
+            for sock in sockets.values():
+                sock.close()
+            raise
+        self._running = True
+        self._backend.plugins.server_started(self)
+        return self
+
+    def _trio_listeners(self, sockets: dict[str, socket.socket]) -> list[Listener]:
+        from fakemail._protocols import session_factory
+
+        return [
+            Listener(name, sock, name.endswith("s"), session_factory(name, self._backend))
+            for name, sock in sockets.items()
+            if not name.startswith("smtp")
+        ]
+
+    def stop(self) -> None:
+        """Stop every listener and close every connection. Idempotent."""
+        if self._running:
+            try:
+                self._backend.plugins.server_stopping(self)
+            finally:
+                self._running = False
+                self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._smtp is not None:
+            self._smtp.stop()
+            self._smtp = None
+        if self._trio is not None:
+            self._trio.stop()
+            self._trio = None
+
+    def __enter__(self) -> MailServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the listeners accept connections."""
+        return self._running
+
+    # ------------------------------------------------------------------ where to connect
+
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            if not self._running:
+                raise FakemailError("the server is not running; call start() first")
+            raise FakemailError(f"the {name} listener is disabled ({name}_port=None)")
+        return endpoint
+
+    @property
+    def smtp(self) -> Endpoint:
+        """The SMTP listener (plain, with STARTTLS)."""
+        return self._endpoint("smtp")
+
+    @property
+    def smtps(self) -> Endpoint:
+        """The SMTPS listener (implicit TLS, RFC 8314)."""
+        return self._endpoint("smtps")
+
+    @property
+    def imap(self) -> Endpoint:
+        """The IMAP listener (plain, with STARTTLS)."""
+        return self._endpoint("imap")
+
+    @property
+    def imaps(self) -> Endpoint:
+        """The IMAPS listener (implicit TLS)."""
+        return self._endpoint("imaps")
+
+    @property
+    def pop3(self) -> Endpoint:
+        """The POP3 listener (plain, with STLS)."""
+        return self._endpoint("pop3")
+
+    @property
+    def pop3s(self) -> Endpoint:
+        """The POP3S listener (implicit TLS)."""
+        return self._endpoint("pop3s")
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Every enabled listener by name."""
+        return dict(self._endpoints)
+
+    # ------------------------------------------------------------------ TLS
+
+    @property
+    def ca_path(self) -> Path:
+        """A PEM file with the test CA certificate, for clients to trust."""
+        return self._backend.tls.ca_path
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The test CA certificate, PEM-encoded."""
+        return self._backend.tls.ca_pem
+
+    def write_ca(self, path: str | os.PathLike[str]) -> Path:
+        """Write the test CA certificate (PEM) to ``path``, for clients configured by file."""
+        return self._backend.tls.write_ca(path)
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An :class:`ssl.SSLContext` that trusts the test CA (host names are checked)."""
+        return self._backend.tls.client_context()
+
+    def env(self, prefix: str = "") -> dict[str, str]:
+        """Connection settings as environment variables, for apps configured that way.
+
+        ``{"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "40123", ..., "MAIL_CA_FILE": "/tmp/..."}``,
+        each name prefixed with ``prefix``.
+        """
+        values: dict[str, str] = {}
+        for name, endpoint in self._endpoints.items():
+            values[f"{prefix}{name.upper()}_HOST"] = endpoint.host
+            values[f"{prefix}{name.upper()}_PORT"] = str(endpoint.port)
+        values[f"{prefix}MAIL_CA_FILE"] = str(self.ca_path)
+        return values
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def options(self) -> Options:
+        """The options in force now."""
+        return self._backend.options
+
+    def configure(self, **options: Any) -> None:
+        """Change options (for example ``require_auth=True``) until :meth:`reset`.
+
+        Listener options (host and ports) cannot change on a running server.
+        """
+        new = self._backend.options.replace(**options)
+        if self._running:
+            fixed = sorted(
+                name
+                for name in LISTENER_OPTIONS
+                if getattr(new, name) != getattr(self._backend.options, name)
+            )
+            if fixed:
+                raise ConfigError(
+                    f"{', '.join(fixed)} cannot change on a running server; "
+                    "use a dedicated MailServer"
+                )
+        self._backend.options = new
+
+    def add_plugin(self, plugin: object, *, temporary: bool = False) -> None:
+        """Register a plugin; ``temporary=True`` ones are removed by :meth:`reset`."""
+        self._backend.plugins.add(plugin, temporary=temporary)
+
+    def reset(self) -> None:
+        """Empty the store and transcripts, and undo :meth:`configure` and temporary plugins."""
+        self._backend.options = self._defaults
+        self._backend.plugins.remove_temporary()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every message, account and transcript (in O(1))."""
+        self._backend.store.clear()
+        self._backend.transcripts.clear()
+
+    def check(self) -> None:
+        """Raise :class:`~fakemail.ServerError` if fakemail's code or a plugin failed on a server
+        thread since the last check (the fixtures call this at teardown)."""
+        errors = self._backend.take_errors()
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise ServerError(
+                f"error on a fakemail server thread{more}: {errors[0]!r}"
+            ) from errors[0]
+
+    # ------------------------------------------------------------------ captured mail
+
+    @property
+    def store(self) -> MailStore:
+        """The shared store (advanced use; the methods here cover most needs)."""
+        return self._backend.store
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Every message accepted over SMTP, in arrival order (one per transaction)."""
+        return self._backend.store.messages
+
+    @property
+    def transcripts(self) -> tuple[Transcript, ...]:
+        """Recent protocol sessions, oldest first."""
+        return self._backend.transcripts.transcripts
+
+    def find(self, **filters: Any) -> list[Message]:
+        """Captured messages passing every filter (see :ref:`filters`)."""
+        return Criteria.build(**filters).select(self.messages)
+
+    def wait_for(
+        self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT, **filters: Any
+    ) -> list[Message]:
+        """Block until at least ``count`` captured messages match ``filters``; return them.
+
+        Raises :class:`~fakemail.WaitTimeout` (an ``AssertionError``) listing what was captured
+        if they do not arrive within ``timeout`` seconds. Woken by each delivery: no polling.
+        """
+        __tracebackhide__ = True
+        criteria = Criteria.build(**filters)
+        store = self._backend.store
+        deadline = time.monotonic() + timeout
+        while True:
+            version = store.version
+            messages = store.messages
+            found = criteria.select(messages)
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
+            store.wait(lambda v=version: store.version != v, remaining)
+
+    async def wait_for_async(
+        self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT, **filters: Any
+    ) -> list[Message]:
+        """:meth:`wait_for` for async tests: ``await server.wait_for_async(...)`` under asyncio
+        or trio. The event loop keeps running while it waits."""
+        __tracebackhide__ = True
+        criteria = Criteria.build(**filters)
+        store = self._backend.store
+        wait, remove = changed_waiter(store)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                messages = store.messages
+                found = criteria.select(messages)
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await wait(remaining):
+                    messages = store.messages
+                    found = criteria.select(messages)
+                    if len(found) >= count:
+                        return found
+                    raise WaitTimeout(
+                        self._wait_report(count, timeout, criteria, found, messages)
+                    )
+        finally:
+            remove()
+
+    @staticmethod
+    def _wait_report(
+        count: int,
+        timeout: float,
+        criteria: Criteria,
+        found: list[Message],
+        messages: tuple[Message, ...],
+    ) -> str:
+        return report(
+            f"waited {timeout:g}s for {count} matching message(s), {len(found)} arrived",
+            criteria,
+            messages,
+        )
+
+    def assert_sent(self, *, count: int | None = None, **filters: Any) -> Any:
+        """Assert that exactly one captured message matches (or exactly ``count``).
+
+        Returns the message (or, with ``count``, the list of them). The failure message lists
+        every captured message and the filters it missed.
+        """
+        __tracebackhide__ = True
+        criteria = Criteria.build(**filters)
+        messages = self.messages
+        found = criteria.select(messages)
+        wanted = 1 if count is None else count
+        if len(found) != wanted:
+            raise MailAssertionError(
+                report(
+                    f"expected {wanted} matching message(s), found {len(found)}",
+                    criteria,
+                    messages,
+                )
+            )
+        return found[0] if count is None else found
+
+    def assert_not_sent(self, **filters: Any) -> None:
+        """Assert that no captured message matches."""
+        __tracebackhide__ = True
+        self.assert_count(0, **filters)
+
+    def assert_count(self, count: int, **filters: Any) -> list[Message]:
+        """Assert that exactly ``count`` captured messages match; return them."""
+        __tracebackhide__ = True
+        found: list[Message] = self.assert_sent(count=count, **filters)
+        return found
+
+    # ------------------------------------------------------------------ mailboxes
+
+    def mailbox(self, address: str) -> Mailbox:
+        """The account for ``address`` (created, with its default folders, if new)."""
+        self._backend.store.ensure_account(address)
+        return Mailbox(self._backend.store, address)
+
+    def deliver(
+        self,
+        message: bytes | str | email.message.Message,
+        *,
+        to: str | Iterable[str],
+        folder: str = INBOX,
+        flags: Iterable[str] = (),
+        internal_date: datetime | None = None,
+    ) -> Message:
+        """Put a message straight into mailboxes, for apps that read mail (IMAP, POP3).
+
+        Not an SMTP transaction: it does not appear in :attr:`messages`. Line ends become CRLF.
+        The folder is created if missing.
+        """
+        recipients = (to,) if isinstance(to, str) else tuple(to)
+        if not recipients:
+            raise ConfigError("deliver() needs at least one recipient in to=")
+        raw = _to_bytes(message)
+        store = self._backend.store
+        envelope = Envelope(sender="", recipients=recipients, protocol="api")
+        stored = Message(raw, envelope, datetime.now(timezone.utc), store.next_message_seq())
+        for address in dict.fromkeys(normalize_address(r) for r in recipients):
+            store.append(
+                address,
+                folder,
+                stored,
+                flags=flags,
+                internal_date=internal_date,
+                create=True,
+            )
+        return stored

@@ -1,0 +1,325 @@
+"""The SMTP host: aiosmtpd's ``SMTP`` protocol on our own asyncio thread, over pre-bound sockets.
+
+The only module that imports ``asyncio`` servers and ``aiosmtpd``. aiosmtpd's ``Controller`` is
+not used: with port 0 its readiness check connects to port 0 (aio-libs/aiosmtpd#276, #388).
+Instead :class:`SmtpHost` calls ``loop.create_server(factory, sock=...)`` with sockets the server
+bound before start, so ports are known at once.
+
+Each connection reads :attr:`Backend.options` when it opens, so per-test option changes apply to
+the next connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import socket
+import threading
+from collections.abc import Sequence
+from typing import Any, Final, final
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope as AioEnvelope, LoginPassword
+from aiosmtpd.smtp import Session as AioSession
+
+from fakemail._backend import Backend
+from fakemail._message import Envelope
+from fakemail._sasl import Credentials, start_mechanism
+from fakemail._smtptypes import Reply, SmtpSessionInfo
+from fakemail._transcript import Transcript
+
+__all__ = ["SmtpHost"]
+
+# aiosmtpd logs a deprecation warning of its own internals on every successful AUTH.
+logging.getLogger("mail.log").addFilter(
+    lambda record: "login_data is deprecated" not in record.getMessage()
+)
+
+IDENT: Final = "fakemail ESMTP"
+_TEMPFAIL: Final = "451 4.3.0 Internal error in the test mail server; see the test report"
+
+
+def _session_info(session: AioSession) -> SmtpSessionInfo:
+    auth = session.auth_data
+    user = auth.login.decode("utf-8", "replace") if isinstance(auth, LoginPassword) else auth
+    return SmtpSessionInfo(
+        peer=session.peer,
+        helo=session.host_name,
+        is_tls=session.ssl is not None or getattr(session, "is_implicit_tls", False),
+        auth_user=user if isinstance(user, str) else None,
+    )
+
+
+@final
+class _Handler:
+    """aiosmtpd handler: turns its hooks into fakemail hooks, typed replies and store writes."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def _decide(self, what: str, call: Any, *args: Any) -> str | None:
+        try:
+            reply: Reply | None = call(*args)
+        except Exception as error:
+            self.backend.record_error(error, f"SMTP {what} hook")
+            return _TEMPFAIL
+        return None if reply is None else str(reply)
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: AioSession,
+        envelope: AioEnvelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        options_ = self.backend.options
+        if options_.require_auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        if not address.isascii() and "SMTPUTF8" not in options:
+            # RFC 6531 §3.4: a non-ASCII address needs the SMTPUTF8 parameter.
+            return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter"
+        reply = self._decide(
+            "MAIL FROM", self.backend.plugins.smtp_mail_from, _session_info(session), address,
+            tuple(options),
+        )
+        if reply is not None and not reply.startswith(("2", "3")):
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return reply or "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: AioSession,
+        envelope: AioEnvelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        if not address.isascii() and not envelope.smtp_utf8:
+            return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter on MAIL FROM"
+        reply = self._decide(
+            "RCPT TO", self.backend.plugins.smtp_rcpt_to, _session_info(session), address,
+            tuple(options),
+        )
+        if reply is not None and not reply.startswith(("2", "3")):
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return reply or "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: AioSession, envelope: AioEnvelope) -> str:
+        raw = envelope.original_content or b""
+        info = _session_info(session)
+        ours = Envelope(
+            sender=envelope.mail_from or "",
+            recipients=tuple(envelope.rcpt_tos),
+            client_address=session.peer if isinstance(session.peer, tuple) else None,
+            helo=session.host_name,
+            auth_user=info.auth_user,
+            is_tls=info.is_tls,
+            protocol="smtp",
+            mail_options=tuple(envelope.mail_options),
+        )
+        reply = self._decide("DATA", self.backend.plugins.smtp_data, info, ours, raw)
+        if reply is not None and not reply.startswith(("2", "3")):
+            return reply
+        backend = self.backend
+        try:
+            mailboxes = backend.plugins.route(ours)
+            message = backend.store.record(raw, ours, mailboxes)
+        except Exception as error:
+            backend.record_error(error, "SMTP delivery")
+            return _TEMPFAIL
+        try:
+            backend.plugins.message_stored(message, mailboxes)
+        except Exception as error:  # stored already: report, but do not invite a resend
+            backend.record_error(error, "fakemail_message_stored hook")
+        return reply or f"250 2.0.0 OK: queued as {message.seq}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        self.backend.record_error(error, "SMTP session")
+        return _TEMPFAIL
+
+
+class _Smtp(SMTP):  # type: ignore[misc]
+    """aiosmtpd's protocol plus transcripts, CRAM-MD5, a connection limit and TLS facts."""
+
+    def __init__(self, host: SmtpHost, *, implicit_tls: bool) -> None:
+        backend = host.backend
+        options = backend.options
+        # aiosmtpd sizes its stream reader from this attribute in __init__; +1 for the
+        # transparent dot (RFC 5321 §4.5.2).
+        self.line_length_limit = options.smtp_max_line_length + 1
+        self._host = host
+        self._implicit_tls = implicit_tls
+        self._transcript: Transcript | None = None
+        starttls = None if implicit_tls else backend.tls.server_context()
+        super().__init__(
+            host.handler,
+            data_size_limit=options.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=options.hostname,
+            ident=IDENT,
+            tls_context=starttls,
+            require_starttls=options.require_tls and not implicit_tls,
+            timeout=options.smtp_timeout,
+            # AUTH is offered in the clear unless TLS is required; on the SMTPS port the
+            # connection is already encrypted (aiosmtpd only knows about STARTTLS).
+            auth_require_tls=options.require_tls and not implicit_tls,
+            authenticator=self._authenticator,
+            loop=host.loop,
+        )
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            self.session.is_implicit_tls = self._implicit_tls
+            peer = self.session.peer
+            name = "smtps" if self._implicit_tls else "smtp"
+            peer_text = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+            self._transcript = self._host.backend.transcripts.start(name, peer_text)
+            self._host.connections.add(self)
+        elif self._transcript is not None:
+            self._transcript.note("TLS started")
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._host.connections.discard(self)
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        limit = self._host.backend.options.max_connections
+        if len(self._host.connections) > limit:
+            await self.push("421 4.7.0 Too many connections, try again later")
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    # -- transcript ------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self._transcript is not None:
+            self._transcript.client(data)
+        super().data_received(data)
+
+    async def push(self, status: str | bytes) -> None:
+        if self._transcript is not None:
+            line = status.encode("utf-8", "replace") if isinstance(status, str) else status
+            self._transcript.server(line + b"\r\n")
+        await super().push(status)
+
+    # -- authentication ----------------------------------------------------------------------
+
+    def _authenticator(
+        self, server: SMTP, session: AioSession, envelope: AioEnvelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            username = data.login.decode("utf-8", "replace")
+            password = data.password.decode("utf-8", "replace")
+            credentials = Credentials(
+                authzid="",
+                username=username,
+                password=password,
+                verify=lambda secret: hmac.compare_digest(secret.encode(), password.encode()),
+            )
+        else:
+            credentials = data
+            username = credentials.username
+        if self._host.backend.authenticate("smtp", username, credentials):
+            return AuthResult(success=True, auth_data=username)
+        return AuthResult(success=False, handled=False)
+
+    async def auth_CRAM__MD5(self, _: SMTP, args: list[str]) -> AuthResult:
+        """RFC 2195 CRAM-MD5 (aiosmtpd has only PLAIN and LOGIN)."""
+        if len(args) > 1:
+            await self.push("501 5.5.2 CRAM-MD5 takes no initial response")
+            return AuthResult(success=False, handled=True)
+        mechanism = start_mechanism("CRAM-MD5", hostname=self.hostname)
+        assert mechanism is not None
+        challenge = mechanism.step(None)
+        response = await self.challenge_auth(getattr(challenge, "data", b""))
+        if response is MISSING:
+            return AuthResult(success=False, handled=True)
+        result = mechanism.step(response)
+        if not isinstance(result, Credentials):
+            await self.push("501 5.5.2 Malformed CRAM-MD5 response")
+            return AuthResult(success=False, handled=True)
+        verdict: AuthResult = self._authenticator(self, self.session, self.envelope, "CRAM-MD5",
+                                                  result)
+        return verdict
+
+
+@final
+class SmtpHost:
+    """Runs SMTP (and SMTPS) listeners on an asyncio loop in a background thread."""
+
+    def __init__(self, backend: Backend, sockets: Sequence[tuple[socket.socket, bool]]) -> None:
+        """``sockets``: pre-bound listening sockets, each with ``True`` for implicit TLS."""
+        self.backend = backend
+        self.handler = _Handler(backend)
+        self.connections: set[_Smtp] = set()
+        self._sockets = list(sockets)
+        self.loop = asyncio.new_event_loop()
+        self._servers: list[asyncio.AbstractServer] = []
+        self._thread = threading.Thread(target=self._run, name="fakemail-smtp", daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the loop thread and begin accepting; raises what startup raised."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("SMTP host did not start in time")
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._listen())
+        except BaseException as error:
+            self._startup_error = error
+            self._ready.set()
+            self.loop.close()
+            return
+        self._ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.run_until_complete(self._shutdown())
+            self.loop.close()
+
+    async def _listen(self) -> None:
+        for sock, implicit_tls in self._sockets:
+            context = self.backend.tls.server_context() if implicit_tls else None
+            server = await self.loop.create_server(
+                lambda implicit=implicit_tls: _Smtp(self, implicit_tls=implicit),
+                sock=sock,
+                ssl=context,
+                ssl_handshake_timeout=30.0 if context else None,
+            )
+            self._servers.append(server)
+
+    async def _shutdown(self) -> None:
+        for server in self._servers:
+            server.close()
+        for protocol in list(self.connections):
+            if protocol.transport is not None:
+                protocol.transport.abort()
+        tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for server in self._servers:
+            await server.wait_closed()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Close listeners and every connection, stop the loop and join the thread."""
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)

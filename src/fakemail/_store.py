@@ -1,0 +1,563 @@
+"""The mail store: the one shared, thread-safe model behind every protocol and the test API.
+
+Two views of the mail, both first-class:
+
+* **transactions** — every accepted SMTP transaction in arrival order (:attr:`MailStore.messages`),
+  one :class:`~fakemail.Message` per transaction however many recipients it had;
+* **mailboxes** — accounts keyed by address, each with folders holding per-recipient copies
+  (:class:`MailItem`: UID, flags, internal date), with UIDVALIDITY/UIDNEXT per folder (RFC 3501
+  §2.3.1.1).
+
+Invariants:
+
+1. One :class:`threading.RLock` guards all state. Calls are short and synchronous; nothing
+   awaits, does I/O or calls plugins while holding it, so it is safe from any thread or loop.
+2. Reads return snapshots (tuples of immutable objects): callers may iterate while servers
+   write. Flag changes replace a :class:`MailItem` rather than mutating it.
+3. Every mutation bumps :attr:`MailStore.version`, wakes :meth:`MailStore.wait` and then, after
+   the lock is released, calls the change listeners with the accounts touched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Final, Literal, final
+
+from fakemail._message import Envelope, Message, normalize_address
+
+__all__ = [
+    "DEFAULT_FOLDERS",
+    "INBOX",
+    "Change",
+    "FolderSnapshot",
+    "MailItem",
+    "MailStore",
+    "StoreError",
+]
+
+INBOX: Final = "INBOX"
+#: Folders every account starts with, and their RFC 6154 special-use attribute.
+DEFAULT_FOLDERS: Final[tuple[tuple[str, str | None], ...]] = (
+    (INBOX, None),
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+_EMPTY: Final[frozenset[str]] = frozenset()
+
+
+class StoreError(Exception):
+    """A store operation was refused; ``code`` names why (IMAP response-code style).
+
+    Codes: ``NONEXISTENT``, ``ALREADYEXISTS``, ``CANNOT`` (e.g. deleting INBOX),
+    ``TRYCREATE`` (the target folder of an append or copy does not exist).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MailItem:
+    """One message in one folder: the shared immutable message plus per-copy state."""
+
+    uid: int
+    message: Message
+    flags: frozenset[str]
+    internal_date: datetime
+    #: Modification sequence of the last change to this item (RFC 7162 style).
+    modseq: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class FolderSnapshot:
+    """A folder at one instant."""
+
+    name: str
+    uidvalidity: int
+    uidnext: int
+    #: Highest modification sequence in the folder (grows on every change).
+    modseq: int
+    special_use: str | None
+    #: Messages in UID order (message sequence number = index + 1).
+    items: tuple[MailItem, ...]
+    #: UIDs above this were never yet reported as \\Recent to any session.
+    recent_mark: int
+
+    @property
+    def uids(self) -> tuple[int, ...]:
+        """UIDs in order."""
+        return tuple(item.uid for item in self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a mutation touched, passed to change listeners."""
+
+    #: Normalised addresses of the accounts changed (empty for transaction-only changes).
+    accounts: frozenset[str]
+    #: Whether the whole store was cleared.
+    is_clear: bool = False
+
+
+@dataclass(slots=True)
+class _Folder:
+    name: str
+    uidvalidity: int
+    special_use: str | None = None
+    uidnext: int = 1
+    modseq: int = 1
+    recent_mark: int = 0
+    items: dict[int, MailItem] = field(default_factory=dict)  # insertion order == UID order
+
+    def snapshot(self) -> FolderSnapshot:
+        return FolderSnapshot(
+            self.name,
+            self.uidvalidity,
+            self.uidnext,
+            self.modseq,
+            self.special_use,
+            tuple(self.items.values()),
+            self.recent_mark,
+        )
+
+
+@dataclass(slots=True)
+class _Account:
+    address: str
+    folders: dict[str, _Folder]
+    subscriptions: set[str]
+
+
+def _folder_key(name: str) -> str:
+    # RFC 3501 §5.1: INBOX is case-insensitive; every other name is case-sensitive.
+    return INBOX if name.upper() == INBOX else name
+
+
+FlagMode = Literal["add", "remove", "replace"]
+
+
+@final
+class MailStore:
+    """Thread-safe in-memory mail: transactions, accounts, folders, flags.
+
+    See the module docstring for the invariants every method keeps.
+    """
+
+    def __init__(self, *, hierarchy_delimiter: str = "/") -> None:
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._transactions: list[Message] = []
+        self._accounts: dict[str, _Account] = {}
+        self._listeners: list[Callable[[Change], None]] = []
+        self._seq = itertools.count(1)
+        # UIDVALIDITY must never repeat for a folder name (RFC 3501 §2.3.1.1), also across
+        # clear(); a process-wide counter seeded from the clock guarantees it.
+        self._uidvalidity = itertools.count(int(time.time()) & 0x3FFFFFFF)
+        self._maildrop_locks: set[str] = set()
+        self._version = 0
+        self.delimiter = hierarchy_delimiter
+
+    # ------------------------------------------------------------------ notification
+
+    @property
+    def version(self) -> int:
+        """Counter bumped by every mutation."""
+        return self._version
+
+    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``listener(change)`` after every mutation (outside the lock, on the writer's
+        thread). Returns a function that removes it. Listeners must be quick and not raise."""
+        with self._lock:
+            self._listeners = [*self._listeners, listener]
+
+        def remove() -> None:
+            with self._lock:
+                self._listeners = [cb for cb in self._listeners if cb is not listener]
+
+        return remove
+
+    def wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        """Block until ``predicate()`` (called under the lock) is true or ``timeout`` passes.
+
+        Returns the predicate's last value. No polling: woken by each mutation.
+        """
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout)
+
+    def _changed(self, accounts: Iterable[str], *, is_clear: bool = False) -> Change:
+        # Caller holds the lock.
+        self._version += 1
+        self._cond.notify_all()
+        return Change(frozenset(accounts), is_clear)
+
+    def _notify(self, change: Change) -> None:
+        # Caller must NOT hold the lock (invariant 3).
+        for listener in self._listeners:
+            listener(change)
+
+    # ------------------------------------------------------------------ transactions
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Every accepted SMTP transaction, in arrival order (a snapshot)."""
+        with self._lock:
+            return tuple(self._transactions)
+
+    def record(
+        self,
+        raw: bytes,
+        envelope: Envelope,
+        mailboxes: Sequence[str],
+        *,
+        received_at: datetime | None = None,
+    ) -> Message:
+        """Store one accepted transaction and put a copy in the INBOX of each of ``mailboxes``.
+
+        All or nothing: the transaction and every copy appear together to readers.
+        """
+        when = received_at or datetime.now(timezone.utc)
+        with self._lock:
+            message = Message(raw, envelope, when, next(self._seq))
+            keys: dict[str, None] = {}
+            for address in mailboxes:
+                account = self._account(address)
+                if account.address not in keys:  # one copy per mailbox, however often named
+                    self._add(account.folders[INBOX], message, _EMPTY, when)
+                    keys[account.address] = None
+            self._transactions.append(message)
+            change = self._changed(keys)
+        self._notify(change)
+        return message
+
+    # ------------------------------------------------------------------ accounts
+
+    def _account(self, address: str) -> _Account:
+        key = normalize_address(address)
+        account = self._accounts.get(key)
+        if account is None:
+            folders = {
+                name: _Folder(name, next(self._uidvalidity), special_use)
+                for name, special_use in DEFAULT_FOLDERS
+            }
+            account = _Account(key, folders, set(folders))
+            self._accounts[key] = account
+        return account
+
+    def ensure_account(self, address: str) -> str:
+        """Create the account if needed (with the default folders); return its key."""
+        with self._lock:
+            existed = normalize_address(address) in self._accounts
+            key = self._account(address).address
+            change = None if existed else self._changed([key])
+        if change:
+            self._notify(change)
+        return key
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Addresses of every account, in creation order."""
+        with self._lock:
+            return tuple(self._accounts)
+
+    def has_account(self, address: str) -> bool:
+        """Whether an account exists for ``address``."""
+        with self._lock:
+            return normalize_address(address) in self._accounts
+
+    def _folder(self, address: str, name: str) -> _Folder:
+        account = self._accounts.get(normalize_address(address))
+        folder = account.folders.get(_folder_key(name)) if account else None
+        if folder is None:
+            raise StoreError("NONEXISTENT", f"no folder {name!r} for {address!r}")
+        return folder
+
+    # ------------------------------------------------------------------ folders
+
+    def folders(self, address: str) -> tuple[FolderSnapshot, ...]:
+        """Every folder of the account (creating the account if needed), INBOX first."""
+        with self._lock:
+            return tuple(f.snapshot() for f in self._account(address).folders.values())
+
+    def folder(self, address: str, name: str) -> FolderSnapshot:
+        """One folder's snapshot; :class:`StoreError` ``NONEXISTENT`` if there is none."""
+        with self._lock:
+            return self._folder(address, name).snapshot()
+
+    def folder_modseq(self, address: str, name: str) -> tuple[int, int] | None:
+        """``(uidvalidity, modseq)`` of a folder, or ``None`` if it is gone: a cheap check
+        of whether a cached snapshot is still current."""
+        with self._lock:
+            try:
+                folder = self._folder(address, name)
+            except StoreError:
+                return None
+            return folder.uidvalidity, folder.modseq
+
+    def create_folder(self, address: str, name: str, *, special_use: str | None = None) -> None:
+        """Create a folder. Raises :class:`StoreError` ``ALREADYEXISTS``."""
+        with self._lock:
+            account = self._account(address)
+            key = _folder_key(name)
+            if key in account.folders:
+                raise StoreError("ALREADYEXISTS", f"folder {name!r} already exists")
+            account.folders[key] = _Folder(key, next(self._uidvalidity), special_use)
+            change = self._changed([account.address])
+        self._notify(change)
+
+    def delete_folder(self, address: str, name: str) -> None:
+        """Delete a folder and its messages (not INBOX; subfolders are kept, RFC 3501 §6.3.4)."""
+        with self._lock:
+            account = self._account(address)
+            key = _folder_key(name)
+            if key == INBOX:
+                raise StoreError("CANNOT", "INBOX cannot be deleted")
+            if key not in account.folders:
+                raise StoreError("NONEXISTENT", f"no folder {name!r}")
+            del account.folders[key]
+            change = self._changed([account.address])
+        self._notify(change)
+
+    def rename_folder(self, address: str, old: str, new: str) -> None:
+        """Rename a folder and its subfolders.
+
+        Renaming INBOX moves its messages to the new folder and leaves INBOX empty
+        (RFC 3501 §6.3.5).
+        """
+        with self._lock:
+            account = self._account(address)
+            old_key, new_key = _folder_key(old), _folder_key(new)
+            if old_key not in account.folders:
+                raise StoreError("NONEXISTENT", f"no folder {old!r}")
+            if new_key in account.folders:
+                raise StoreError("ALREADYEXISTS", f"folder {new!r} already exists")
+            if old_key == INBOX:
+                inbox = account.folders[INBOX]
+                target = _folder_key(new)
+                account.folders[target] = replace(
+                    inbox, name=target, uidvalidity=next(self._uidvalidity), special_use=None
+                )
+                account.folders[INBOX] = _Folder(INBOX, next(self._uidvalidity))
+            else:
+                prefix = old_key + self.delimiter
+                renamed: dict[str, _Folder] = {}
+                for key, folder in account.folders.items():
+                    if key == old_key:
+                        key = new_key
+                    elif key.startswith(prefix):
+                        key = new_key + key[len(old_key) :]
+                    else:
+                        renamed[key] = folder
+                        continue
+                    folder.name = key
+                    folder.uidvalidity = next(self._uidvalidity)
+                    renamed[key] = folder
+                account.folders = renamed
+                for sub in list(account.subscriptions):
+                    if sub == old_key or sub.startswith(prefix):
+                        account.subscriptions.discard(sub)
+                        account.subscriptions.add(new_key + sub[len(old_key) :])
+            change = self._changed([account.address])
+        self._notify(change)
+
+    def subscriptions(self, address: str) -> frozenset[str]:
+        """Names of the folders the account is subscribed to (RFC 3501 §6.3.6)."""
+        with self._lock:
+            return frozenset(self._account(address).subscriptions)
+
+    def subscribe(self, address: str, name: str, *, subscribed: bool = True) -> None:
+        """Add (or with ``subscribed=False`` remove) a subscription; the folder need not exist."""
+        with self._lock:
+            subs = self._account(address).subscriptions
+            if subscribed:
+                subs.add(_folder_key(name))
+            else:
+                subs.discard(_folder_key(name))
+
+    # ------------------------------------------------------------------ messages in folders
+
+    def _add(
+        self, folder: _Folder, message: Message, flags: frozenset[str], when: datetime
+    ) -> MailItem:
+        uid = folder.uidnext
+        folder.uidnext += 1
+        folder.modseq += 1
+        item = MailItem(uid, message, flags, when, folder.modseq)
+        folder.items[uid] = item
+        return item
+
+    def append(
+        self,
+        address: str,
+        folder: str,
+        message: Message,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: datetime | None = None,
+        create: bool = False,
+    ) -> tuple[int, int]:
+        """Put ``message`` into a folder (IMAP APPEND, test-side delivery).
+
+        Returns ``(uidvalidity, uid)``. With ``create=True`` a missing folder is created.
+        """
+        when = internal_date or message.received_at
+        with self._lock:
+            account = self._account(address)
+            key = _folder_key(folder)
+            if key not in account.folders:
+                if not create:
+                    raise StoreError("TRYCREATE", f"no folder {folder!r}")
+                account.folders[key] = _Folder(key, next(self._uidvalidity))
+            target = account.folders[key]
+            item = self._add(target, message, frozenset(flags) or _EMPTY, when)
+            change = self._changed([account.address])
+        self._notify(change)
+        return target.uidvalidity, item.uid
+
+    def next_message_seq(self) -> int:
+        """Reserve an arrival sequence number for a message built outside :meth:`record`."""
+        with self._lock:
+            return next(self._seq)
+
+    def set_flags(
+        self,
+        address: str,
+        folder: str,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: FlagMode,
+        *,
+        unchanged_since: int | None = None,
+    ) -> tuple[MailItem, ...]:
+        """Change flags of the given UIDs; returns the items as they are afterwards (only those
+        that exist). Items whose modseq is above ``unchanged_since`` are left alone
+        (RFC 7162 §3.1.3)."""
+        wanted = frozenset(flags)
+        with self._lock:
+            target = self._folder(address, folder)
+            result = []
+            changed = False
+            for uid in uids:
+                item = target.items.get(uid)
+                if item is None:
+                    continue
+                if unchanged_since is not None and item.modseq > unchanged_since:
+                    result.append(item)
+                    continue
+                if mode == "add":
+                    new = item.flags | wanted
+                elif mode == "remove":
+                    new = item.flags - wanted
+                else:
+                    new = wanted
+                if new != item.flags:
+                    target.modseq += 1
+                    item = replace(item, flags=new or _EMPTY, modseq=target.modseq)
+                    target.items[uid] = item
+                    changed = True
+                result.append(item)
+            change = self._changed([normalize_address(address)]) if changed else None
+        if change:
+            self._notify(change)
+        return tuple(result)
+
+    def expunge(self, address: str, folder: str, uids: Iterable[int]) -> tuple[int, ...]:
+        """Remove messages by UID; returns the UIDs actually removed, ascending."""
+        with self._lock:
+            target = self._folder(address, folder)
+            removed = sorted(uid for uid in set(uids) if target.items.pop(uid, None) is not None)
+            if removed:
+                target.modseq += 1
+            change = self._changed([normalize_address(address)]) if removed else None
+        if change:
+            self._notify(change)
+        return tuple(removed)
+
+    def copy(
+        self,
+        address: str,
+        source: str,
+        uids: Iterable[int],
+        destination: str,
+        *,
+        move: bool = False,
+    ) -> tuple[int, list[tuple[int, int]]]:
+        """Copy (or move, RFC 6851) messages between folders of one account, atomically.
+
+        Returns ``(destination uidvalidity, [(source uid, new uid), ...])``. Flags are kept;
+        the copies get a new UID and are \\Recent for the destination (RFC 3501 §6.4.7).
+        Raises :class:`StoreError` ``TRYCREATE`` if the destination does not exist.
+        """
+        with self._lock:
+            src = self._folder(address, source)
+            account = self._account(address)
+            dest = account.folders.get(_folder_key(destination))
+            if dest is None:
+                raise StoreError("TRYCREATE", f"no folder {destination!r}")
+            pairs: list[tuple[int, int]] = []
+            for uid in sorted(set(uids)):
+                item = src.items.get(uid)
+                if item is None:
+                    continue
+                new = self._add(dest, item.message, item.flags, item.internal_date)
+                pairs.append((uid, new.uid))
+            if move and pairs:
+                for uid, _ in pairs:
+                    del src.items[uid]
+                src.modseq += 1
+            change = self._changed([account.address]) if pairs else None
+        if change:
+            self._notify(change)
+        return dest.uidvalidity, pairs
+
+    def claim_recent(self, address: str, folder: str) -> frozenset[int]:
+        """Take the \\Recent UIDs of a folder: those never yet claimed by any session.
+
+        RFC 3501 §2.3.2: a message is \\Recent in exactly one session.
+        """
+        with self._lock:
+            target = self._folder(address, folder)
+            fresh = frozenset(uid for uid in target.items if uid > target.recent_mark)
+            target.recent_mark = target.uidnext - 1
+            return fresh
+
+    # ------------------------------------------------------------------ POP3 maildrop lock
+
+    def lock_maildrop(self, address: str) -> bool:
+        """Take the exclusive POP3 lock on an account (RFC 1939 §8); ``False`` if held."""
+        key = normalize_address(address)
+        with self._lock:
+            if key in self._maildrop_locks:
+                return False
+            self._maildrop_locks.add(key)
+            self._account(key)
+            return True
+
+    def unlock_maildrop(self, address: str) -> None:
+        """Release the POP3 lock taken by :meth:`lock_maildrop`."""
+        with self._lock:
+            self._maildrop_locks.discard(normalize_address(address))
+
+    # ------------------------------------------------------------------ reset
+
+    def clear(self) -> None:
+        """Forget every transaction and account, in O(1). Folder UIDVALIDITYs never repeat."""
+        with self._lock:
+            self._transactions = []
+            self._accounts = {}
+            change = self._changed((), is_clear=True)
+        self._notify(change)

@@ -1,0 +1,320 @@
+"""The trio host: one trio event loop in a background thread running the POP3 and IMAP engines.
+
+The only module that imports trio for serving. It knows nothing of either protocol: each
+connection is driven through the :class:`HostedSession` interface (bytes in, bytes out), which
+the protocol packages implement on top of their sans-IO engines and sessions.
+
+Store changes made on any thread reach connections through ``TrioToken.run_sync_soon`` (no
+polling): the host wakes the sessions of the touched accounts, and they send what they must
+(for example IMAP IDLE updates).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, final
+
+import trio
+
+from fakemail._backend import Backend
+from fakemail._store import Change
+from fakemail._transcript import Transcript
+
+__all__ = ["ConnectionInfo", "HostedSession", "Listener", "TrioHost"]
+
+log = logging.getLogger("fakemail")
+
+TLS_HANDSHAKE_TIMEOUT = 30.0
+_RECEIVE_SIZE = 65536
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """Facts about one accepted connection, given to the session factory."""
+
+    peer: str
+    is_tls: bool
+    listener: str
+
+
+class HostedSession(Protocol):
+    """One connection's protocol logic, as the host drives it (engine + session glue)."""
+
+    #: Account whose changes concern this session (``None``: not logged in yet).
+    account: str | None
+    #: Seconds of client silence before :meth:`timed_out`.
+    timeout: float
+
+    def start(self) -> None:
+        """Queue the greeting."""
+
+    def refuse(self, reason: str) -> None:
+        """Queue a refusal (too many connections) and close."""
+
+    def receive_data(self, data: bytes) -> None:
+        """Bytes from the client (``b""`` at end of stream); queue the replies."""
+
+    def data_to_send(self) -> bytes:
+        """Take the bytes queued for the client."""
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the host should close the connection once the queue is sent."""
+
+    @property
+    def wants_tls(self) -> bool:
+        """Whether STARTTLS/STLS was accepted: the host upgrades once the reply is sent."""
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes the client sent after STARTTLS, before the handshake (must be empty)."""
+
+    def tls_started(self) -> None:
+        """The TLS handshake finished; resume the protocol."""
+
+    def store_changed(self) -> None:
+        """The store changed for :attr:`account`; queue any unsolicited updates."""
+
+    def timed_out(self) -> None:
+        """The client was silent too long; queue a goodbye and close."""
+
+    def close(self) -> None:
+        """The connection is gone (for any reason): release whatever is held."""
+
+
+SessionFactory = Callable[[ConnectionInfo], HostedSession]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A pre-bound listening socket and what to serve on it."""
+
+    name: str
+    sock: socket.socket
+    implicit_tls: bool
+    factory: SessionFactory
+
+
+@final
+class _Connection:
+    """Pumps bytes between one stream and one :class:`HostedSession`."""
+
+    def __init__(
+        self,
+        host: TrioHost,
+        stream: trio.abc.Stream,
+        session: HostedSession,
+        transcript: Transcript,
+    ) -> None:
+        self.host = host
+        self.stream = stream
+        self.session = session
+        self.transcript = transcript
+        self.wakeup = trio.Event()
+        self.send_lock = trio.Lock()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def flush(self) -> None:
+        async with self.send_lock:
+            data = self.session.data_to_send()
+            if data:
+                self.transcript.server(data)
+                await self.stream.send_all(data)
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_store)
+            try:
+                await self._read_loop()
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def _watch_store(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup = trio.Event()
+            self.session.store_changed()
+            await self.flush()
+
+    async def _read_loop(self) -> None:
+        session = self.session
+        session.start()
+        await self.flush()
+        while not session.is_closed:
+            with trio.move_on_after(session.timeout) as scope:
+                data = await self.stream.receive_some(_RECEIVE_SIZE)
+            if scope.cancelled_caught:
+                self.transcript.note("idle timeout")
+                session.timed_out()
+                await self.flush()
+                return
+            self.transcript.client(data)
+            session.receive_data(data)
+            await self.flush()
+            if not data:
+                return
+            if session.wants_tls:
+                await self._start_tls()
+
+    async def _start_tls(self) -> None:
+        session = self.session
+        async with self.send_lock:
+            if session.trailing_data:
+                # RFC 3207 §4.2 / RFC 2595 §3.1: data pipelined after STARTTLS could be
+                # injected by an attacker; drop the connection.
+                self.transcript.note("data after STARTTLS before handshake: closing")
+                raise _Drop
+            ssl_stream = trio.SSLStream(
+                self.stream, self.host.backend.tls.server_context(), server_side=True
+            )
+            with trio.fail_after(TLS_HANDSHAKE_TIMEOUT):
+                await ssl_stream.do_handshake()
+            self.stream = ssl_stream
+            self.transcript.note("TLS started")
+        session.tls_started()
+        await self.flush()
+
+
+class _Drop(Exception):
+    """Close this connection quietly."""
+
+
+@final
+class TrioHost:
+    """Serves :class:`Listener` sockets on a trio loop in a background thread."""
+
+    def __init__(self, backend: Backend, listeners: Sequence[Listener]) -> None:
+        self.backend = backend
+        self._listeners = list(listeners)
+        self._connections: dict[str, set[_Connection]] = {lst.name: set() for lst in listeners}
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._cancel: trio.CancelScope | None = None
+        self._thread = threading.Thread(target=self._run, name="fakemail-trio", daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._remove_listener: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ thread life cycle
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the trio thread and begin accepting; raises what startup raised."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("trio host did not start in time")
+        if self._startup_error is not None:
+            raise self._startup_error
+        self._remove_listener = self.backend.store.add_listener(self._store_changed)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Close listeners and every connection, and join the thread."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        token, cancel = self._token, self._cancel
+        if token is not None and cancel is not None and self._thread.is_alive():
+            try:
+                trio.from_thread.run_sync(cancel.cancel, trio_token=token)
+            except trio.RunFinishedError:
+                pass
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            trio.run(self._main)
+        except BaseException as error:
+            if not self._ready.is_set():
+                self._startup_error = error
+                self._ready.set()
+            else:
+                log.exception("fakemail: trio host crashed")
+                self.backend.record_error(error, "trio host")
+
+    async def _main(self) -> None:
+        self._token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as cancel:
+            self._cancel = cancel
+            async with trio.open_nursery() as nursery:
+                for listener in self._listeners:
+                    trio_sock = trio.socket.from_stdlib_socket(listener.sock)
+                    await nursery.start(
+                        trio.serve_listeners,
+                        self._handler(listener),
+                        [trio.SocketListener(trio_sock)],
+                    )
+                self._ready.set()
+
+    # ------------------------------------------------------------------ store wake-ups
+
+    def _store_changed(self, change: Change) -> None:
+        # Runs on whichever thread changed the store: hop onto the trio thread.
+        token = self._token
+        if token is None:
+            return
+        try:
+            token.run_sync_soon(self._wake, change)
+        except trio.RunFinishedError:
+            pass
+
+    def _wake(self, change: Change) -> None:
+        for connections in self._connections.values():
+            for conn in connections:
+                account = conn.session.account
+                if account is not None and (change.is_clear or account in change.accounts):
+                    conn.wake()
+
+    # ------------------------------------------------------------------ connections
+
+    def _handler(self, listener: Listener) -> Callable[[trio.SocketStream], object]:
+        async def handle(stream: trio.SocketStream) -> None:
+            try:
+                host, port = stream.socket.getpeername()[:2]
+                peer = f"{host}:{port}"
+            except OSError:
+                peer = "?"
+            await self._serve(listener, stream, peer)
+
+        return handle
+
+    async def _serve(self, listener: Listener, raw: trio.SocketStream, peer: str) -> None:
+        backend = self.backend
+        transcript = backend.transcripts.start(listener.name, peer)
+        live = self._connections[listener.name]
+        stream: trio.abc.Stream = raw
+        session: HostedSession | None = None
+        try:
+            if listener.implicit_tls:
+                ssl_stream = trio.SSLStream(raw, backend.tls.server_context(), server_side=True)
+                with trio.fail_after(TLS_HANDSHAKE_TIMEOUT):
+                    await ssl_stream.do_handshake()
+                stream = ssl_stream
+            session = listener.factory(ConnectionInfo(peer, listener.implicit_tls, listener.name))
+            conn = _Connection(self, stream, session, transcript)
+            if len(live) >= backend.options.max_connections:
+                session.refuse("too many connections")
+                await conn.flush()
+                return
+            live.add(conn)
+            try:
+                await conn.run()
+            finally:
+                live.discard(conn)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError, _Drop) as e:
+            transcript.note(f"connection ended: {type(e).__name__}")
+        except Exception as error:
+            backend.record_error(error, f"{listener.name} connection")
+        finally:
+            if session is not None:
+                try:
+                    session.close()
+                except Exception as error:
+                    backend.record_error(error, f"{listener.name} session close")
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await stream.aclose()
