@@ -23,9 +23,8 @@ from fakemail._server import Endpoint, MailServer
 from fakemail._smtptypes import Reply, SmtpSessionInfo
 from fakemail._store import Change, FolderSnapshot, MailItem, MailStore, StoreError
 from fakemail._transcript import Transcript
+from fakemail._version import __version__
 from fakemail.hookspecs import hookimpl
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Attachment",

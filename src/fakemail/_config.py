@@ -44,8 +44,8 @@ class Options:
     smtps_port: int | None = 0
     imap_port: int | None = None  # TEMP until implemented
     imaps_port: int | None = None  # TEMP until implemented
-    pop3_port: int | None = None  # TEMP until implemented
-    pop3s_port: int | None = None  # TEMP until implemented
+    pop3_port: int | None = 0
+    pop3s_port: int | None = 0
     #: Name the servers give in greetings.
     hostname: str = "localhost"
     #: Accounts with passwords, ``{"alice@example.com": "secret"}``. When any are given (or

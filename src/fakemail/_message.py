@@ -12,13 +12,15 @@ import email.policy
 import email.utils
 import html as html_lib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import final
+from typing import Any, TypeVar, final
 
 __all__ = ["Attachment", "Envelope", "Headers", "Message", "normalize_address"]
+
+T = TypeVar("T")
 
 
 def normalize_address(address: str) -> str:
@@ -136,7 +138,7 @@ class Message:
     :class:`email.message.EmailMessage` (``policy.default``), built on first use.
     """
 
-    __slots__ = ("_email", "envelope", "raw", "received_at", "seq")
+    __slots__ = ("_derived", "_email", "envelope", "raw", "received_at", "seq")
 
     def __init__(self, raw: bytes, envelope: Envelope, received_at: datetime, seq: int = 0) -> None:
         #: The message exactly as received (for SMTP: after dot-unstuffing, CRLF line ends).
@@ -148,6 +150,20 @@ class Message:
         #: Position in the store's arrival order (1-based; 0 if never stored).
         self.seq = seq
         self._email: email.message.EmailMessage | None = None
+        self._derived: dict[str, Any] | None = None
+
+    def derived(self, key: str, compute: Callable[[Message], T]) -> T:
+        """A value computed from this immutable message once, then kept (e.g. the MIME index
+        IMAP serves ENVELOPE, BODYSTRUCTURE and sections from). Racing threads may both
+        compute; either result is kept, and both are equal."""
+        cache = self._derived
+        if cache is None:
+            cache = self._derived = {}
+        try:
+            value: T = cache[key]
+        except KeyError:
+            value = cache[key] = compute(self)
+        return value
 
     def __repr__(self) -> str:
         return (

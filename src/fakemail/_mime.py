@@ -22,6 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
+import email.policy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class Disposition:
     type: str
     """Lower-cased disposition type, e.g. ``"attachment"``."""
     params: tuple[MimeParam, ...]
-    """Its parameters, in the order the stdlib reports them (see :class:`MimePart`)."""
+    """Its parameters, in the order they were sent."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,8 +109,8 @@ class MimePart:
     break before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is not
     part of ``end``.
 
-    Parameters come in the order :meth:`email.message.Message.get_params` yields them: plain
-    parameters as sent, then RFC 2231 (continued or extended) ones.
+    Parameters are in the order they were sent (an RFC 2231 parameter split into sections
+    is placed where its first section was).
     """
 
     start: int
@@ -209,16 +210,14 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
     fields = _fields(msg)
 
     maintype, _, subtype = msg.get_content_type().partition("/")
-    params = _params(msg.get_params(header="content-type")) if "content-type" in fields else ()
+    params = _params(msg, "content-type") if "content-type" in fields else ()
     encoding = fields.get("content-transfer-encoding", "").lower() or "7bit"
 
     disposition: Disposition | None = None
     if "content-disposition" in fields:
         dtype = (msg.get_content_disposition() or "").strip()
         if dtype:
-            disposition = Disposition(
-                _text(dtype), _params(msg.get_params(header="content-disposition"))
-            )
+            disposition = Disposition(_text(dtype), _params(msg, "content-disposition"))
 
     language: tuple[str, ...] = ()
     if "content-language" in fields:
@@ -227,10 +226,8 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
     children: tuple[MimePart, ...] = ()
     message: MimePart | None = None
     if depth < MAX_DEPTH and maintype == "multipart":
-        boundary = msg.get_param("boundary")
-        if isinstance(boundary, tuple):
-            boundary = collapse_rfc2231_value(boundary)
-        if isinstance(boundary, str) and boundary:
+        boundary = next((p.value for p in params if p.name == "boundary"), "")
+        if boundary:
             # Multipart/digest changes the default type of its parts (RFC 2046 §5.1.5).
             child_default = "message/rfc822" if subtype == "digest" else "text/plain"
             children = tuple(
@@ -387,11 +384,18 @@ def _fields(msg: Message) -> dict[str, str]:
     return fields
 
 
-def _params(raw_params: Sequence[tuple[str, object]] | None) -> tuple[MimeParam, ...]:
-    """MimeParams from ``Message.get_params()`` output (whose first item is the type itself)."""
+def _params(msg: Message, header: str) -> tuple[MimeParam, ...]:
+    """The parameters of the Content-Type-like field *header* of *msg*."""
+    try:
+        raw_params: Sequence[tuple[str, object]] | None = msg.get_params(header=header)
+    except Exception:
+        # compat32's RFC 2231 decoder raises on some malformed input (e.g. both "name*" and
+        # "name*0"); the header registry's parser records defects instead.
+        return _params_fallback(msg, header)
     if not raw_params:
         return ()
     out: list[MimeParam] = []
+    # The first item is the type itself.
     for name, value in raw_params[1:]:
         name = _text(name.strip().lower())
         if not name:
@@ -410,4 +414,23 @@ def _params(raw_params: Sequence[tuple[str, object]] | None) -> tuple[MimeParam,
             if isinstance(value, tuple):  # RFC 2231 form without charset: plain text
                 value = collapse_rfc2231_value(value)
             out.append(MimeParam(name, _text(str(value))))
+    if len(out) > 1 and "*" in (field := str(msg.get(header, ""))):
+        # The stdlib moves RFC 2231 parameters after the plain ones; put them back where
+        # they were sent (by where each name first appears; a stable sort keeps ties).
+        lowered = _text(field).lower()
+
+        def position(p: MimeParam) -> int:
+            m = re.search(r";\s*" + re.escape(p.name) + r"\s*[*=]", lowered)
+            return m.start() if m else len(lowered)
+
+        out.sort(key=position)
     return tuple(out)
+
+
+def _params_fallback(msg: Message, header: str) -> tuple[MimeParam, ...]:
+    try:
+        parsed = email.policy.default.header_factory(header, _text(msg.get(header, "")))
+        items = parsed.params.items()
+        return tuple(MimeParam(str(k), str(v)) for k, v in items)
+    except Exception:
+        return ()

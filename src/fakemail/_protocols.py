@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from fakemail._backend import Backend
 from fakemail._exceptions import ConfigError
-from fakemail._triohost import SessionFactory
+from fakemail._triohost import ConnectionInfo, HostedSession, SessionFactory
 
 __all__ = ["AVAILABLE", "session_factory"]
 
-#: Protocols the trio host can serve.
-AVAILABLE: frozenset[str] = frozenset({"smtp"})
+#: Protocols fakemail serves.
+AVAILABLE: Final = frozenset({"smtp", "pop3", "imap"})
 
 
 def session_factory(listener: str, backend: Backend) -> SessionFactory:
-    """The factory of sessions for ``listener`` (``"pop3"``, ``"pop3s"``, ``"imap"``, ``"imaps"``)."""
-    raise ConfigError(f"no {listener} server is available yet")
+    """The factory of sessions for a trio listener: ``pop3``, ``pop3s``, ``imap`` or ``imaps``."""
+    if listener in ("pop3", "pop3s"):
+        from fakemail._pop3._hosted import Pop3Hosted
+
+        def pop3(info: ConnectionInfo) -> HostedSession:
+            return Pop3Hosted(backend, info)
+
+        return pop3
+    if listener in ("imap", "imaps"):
+        from fakemail._imap._hosted import ImapHosted
+
+        def imap(info: ConnectionInfo) -> HostedSession:
+            return ImapHosted(backend, info)
+
+        return imap
+    raise ConfigError(f"no session type for listener {listener!r}")

@@ -5,6 +5,7 @@ Re-exports only; see :mod:`._connection`, :mod:`._events`, :mod:`._response`.
 
 from __future__ import annotations
 
+from fakemail._imap._connection import LITERAL_CONTINUATION, ImapConnection
 from fakemail._imap._events import (
     Append,
     Authenticate,
@@ -78,6 +79,7 @@ from fakemail._imap._state import ImapState
 from fakemail._imap._utf7 import decode_utf7, encode_utf7
 
 __all__ = [
+    "LITERAL_CONTINUATION",
     "Append",
     "Atom",
     "AuthResponse",
@@ -103,6 +105,7 @@ __all__ = [
     "FetchItemName",
     "Id",
     "Idle",
+    "ImapConnection",
     "ImapState",
     "ImapValue",
     "InvalidCommand",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, Union
+from typing import Literal, TypeAlias, Union, cast
 
 from fakemail._exceptions import LocalProtocolError
 from fakemail._imap._utf7 import encode_mailbox
@@ -128,8 +128,19 @@ def _quoted_bytes(data: bytes) -> bytes:
 
 
 def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
-    # Ordered by frequency in FETCH/ENVELOPE responses; str subclasses before str.
-    if value is None:
+    # Exact-type checks first: they are much cheaper than isinstance() against the
+    # Sequence ABC, and FETCH ENVELOPE/BODYSTRUCTURE responses are thousands of small values.
+    kind = type(value)
+    if kind is tuple or kind is list:
+        items = cast("tuple[ImapValue, ...]", value)
+        out.append(b"(")
+        if items:
+            _render_into(out, items[0], utf8)
+            for item in items[1:]:
+                out.append(b" ")
+                _render_into(out, item, utf8)
+        out.append(b")")
+    elif value is None:
         out.append(b"NIL")
     elif isinstance(value, str):
         if isinstance(value, Atom):
@@ -155,15 +166,7 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
             raise LocalProtocolError(f"bool {value!r} is not an IMAP value")
         out.append(b"%d" % value)
     elif isinstance(value, Sequence):
-        out.append(b"(")
-        first = True
-        for item in value:
-            if first:
-                first = False
-            else:
-                out.append(b" ")
-            _render_into(out, item, utf8)
-        out.append(b")")
+        _render_into(out, tuple(value), utf8)
     else:
         raise LocalProtocolError(f"{type(value).__name__} is not an IMAP value")
 

@@ -84,6 +84,7 @@ _NO_ARGUMENTS: Final[Mapping[type[Command], Callable[[], Command]]] = MappingPro
 )
 
 _CONTROL: Final = re.compile(rb"[\x00-\x1f\x7f]")
+_BASE64: Final = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 # 20 digits is far beyond any maildrop and keeps int() away from huge inputs.
 _NUMBER: Final = re.compile(r"[0-9]{1,20}")
 _DIGEST: Final = re.compile(r"[0-9a-fA-F]{32}")
@@ -116,10 +117,17 @@ def _stuffed_chunks(body: bytes) -> list[bytes]:
 
 
 def _b64decode(data: str | bytes) -> bytes | None:
-    # RFC 5034 §4: reject (not ignore) characters outside the alphabet and misplaced "=".
+    # RFC 5034 §4: reject (not ignore) characters outside the alphabet, missing padding and
+    # misplaced "=". b64decode(validate=True) alone lets excess padding through.
+    if isinstance(data, str):
+        if not data.isascii():
+            return None
+        data = data.encode("ascii")
+    if len(data) % 4 or not _BASE64.fullmatch(data):
+        return None
     try:
         return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
+    except binascii.Error:
         return None
 
 

@@ -1,0 +1,94 @@
+"""POP3 as the trio host drives it: the sans-IO engine plus the session, behind bytes in/out."""
+
+from __future__ import annotations
+
+from typing import final
+
+from fakemail._backend import Backend
+from fakemail._pop3._connection import Pop3Connection
+from fakemail._pop3._events import ConnectionClosed, Err
+from fakemail._pop3._session import Pop3Session
+from fakemail._pop3._state import Pop3State
+from fakemail._triohost import ConnectionInfo
+
+__all__ = ["Pop3Hosted"]
+
+
+@final
+class Pop3Hosted:
+    """One POP3 connection: implements :class:`fakemail._triohost.HostedSession`."""
+
+    #: POP3 sessions never need store wake-ups: the maildrop is fixed at login (RFC 1939 §5).
+    account: str | None = None
+
+    def __init__(self, backend: Backend, info: ConnectionInfo) -> None:
+        options = backend.options
+        self.backend = backend
+        self.timeout = options.pop3_timeout
+        self.connection = Pop3Connection(options.max_line_length, tls=info.is_tls)
+        self.session = Pop3Session(backend, is_tls=info.is_tls)
+        self._dropped = False
+
+    def start(self) -> None:
+        """Queue the greeting."""
+        self.connection.send(self.session.greeting())
+
+    def refuse(self, reason: str) -> None:
+        """Greet with ``-ERR`` (the engine then closes)."""
+        self.connection.send(Err(reason, code="SYS/TEMP"))
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed client bytes and answer every complete command, in order (pipelining)."""
+        self.connection.receive_data(data)
+        self._answer()
+
+    def _answer(self) -> None:
+        connection = self.connection
+        # events() pauses after commands whose answer changes how the next line is read,
+        # so ask again after answering until nothing is left.
+        while events := connection.events():
+            for event in events:
+                if isinstance(event, ConnectionClosed):
+                    continue
+                try:
+                    response = self.session.handle(event)
+                except Exception as error:
+                    self.backend.record_error(error, f"POP3 {type(event).__name__}")
+                    response = Err("internal error in the test mail server", code="SYS/TEMP")
+                connection.send(response)
+
+    def data_to_send(self) -> bytes:
+        """Bytes queued for the client."""
+        return self.connection.data_to_send()
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed after QUIT, EOF, a refusal or a timeout."""
+        return self._dropped or self.connection.state is Pop3State.CLOSED
+
+    @property
+    def wants_tls(self) -> bool:
+        """STLS was accepted and the handshake is due."""
+        return self.connection.state is Pop3State.STARTING_TLS
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes sent in clear text after STLS."""
+        return self.connection.trailing_data
+
+    def tls_started(self) -> None:
+        """Resume in AUTHORIZATION over TLS (RFC 2595 §4)."""
+        self.connection.start_tls()
+        self.session.is_tls = True
+        self._answer()
+
+    def store_changed(self) -> None:
+        """Nothing to do: a POP3 maildrop does not change during a session."""
+
+    def timed_out(self) -> None:
+        """RFC 1939 §3: close without a response and without deleting anything."""
+        self._dropped = True
+
+    def close(self) -> None:
+        """Release the maildrop lock; marked deletions are forgotten unless QUIT was answered."""
+        self.session.release()

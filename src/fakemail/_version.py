@@ -1,0 +1,3 @@
+"""The version of fakemail."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""Rendering of IMAP response values and responses to bytes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fakemail._exceptions import LocalProtocolError
+from fakemail._imap._response import (
+    MAX_QUOTED,
+    Atom,
+    Continuation,
+    FetchData,
+    ImapValue,
+    Mailbox,
+    Tagged,
+    Untagged,
+    UntaggedStatus,
+    render_response,
+    render_value,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (None, b"NIL"),
+        (0, b"0"),
+        (4294967295, b"4294967295"),
+        ("", b'""'),
+        ("hello world", b'"hello world"'),
+        ("NIL", b'"NIL"'),  # a str is never an atom
+        (Atom("NIL"), b"NIL"),
+        (Atom("\\Seen"), b"\\Seen"),
+        (Atom("BODY[HEADER.FIELDS (SUBJECT)]"), b"BODY[HEADER.FIELDS (SUBJECT)]"),
+        ('say "hi"', b'"say \\"hi\\""'),
+        ("back\\slash", b'"back\\\\slash"'),
+        ("tab\tok", b'"tab\tok"'),
+        (b"bytes", b'"bytes"'),
+        (b'q"b\\', b'"q\\"b\\\\"'),
+        ((), b"()"),
+        ([], b"()"),
+        ((1, "a", None), b'(1 "a" NIL)'),
+        ((Atom("\\Seen"), (Atom("x"), ((),))), b"(\\Seen (x (())))"),
+    ],
+)
+def test_values(value: ImapValue, wire: bytes) -> None:
+    assert render_value(value) == wire
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        ("line\r\nbreak", b"{11}\r\nline\r\nbreak"),
+        ("lf\nonly", b"{7}\r\nlf\nonly"),
+        ("nul\x00", b"{4}\r\nnul\x00"),
+        ("caf\u00e9", b"{5}\r\ncaf\xc3\xa9"),  # UTF-8 bytes are counted, not characters
+        (b"\xff", b"{1}\r\n\xff"),
+        (b"a\r\n", b"{3}\r\na\r\n"),
+        (b"{5}\r\n", b"{5}\r\n{5}\r\n"),
+    ],
+)
+def test_unsafe_strings_become_literals(value: ImapValue, wire: bytes) -> None:
+    assert render_value(value) == wire
+
+
+def test_long_strings_become_literals() -> None:
+    assert render_value("x" * MAX_QUOTED) == b'"' + b"x" * MAX_QUOTED + b'"'
+    long = "x" * (MAX_QUOTED + 1)
+    assert render_value(long) == b"{%d}\r\n%s" % (MAX_QUOTED + 1, long.encode())
+    assert render_value(long.encode()).startswith(b"{1025}\r\nxxx")
+
+
+def test_utf8_mode_quotes_8bit_but_not_crlf() -> None:
+    assert render_value("caf\u00e9", utf8=True) == b'"caf\xc3\xa9"'
+    assert render_value("caf\u00e9".encode(), utf8=True) == b'"caf\xc3\xa9"'
+    assert render_value("a\r\nb", utf8=True) == b"{4}\r\na\r\nb"
+
+
+def test_mailbox_names_are_encoded() -> None:
+    assert render_value(Mailbox("\u65e5\u672c\u8a9e")) == b'"&ZeVnLIqe-"'
+    assert render_value(Mailbox("Tom & Jerry")) == b'"Tom &- Jerry"'
+    assert render_value(Mailbox("\u65e5\u672c\u8a9e"), utf8=True) == '"日本語"'.encode()
+    assert render_value(Mailbox('a"b')) == b'"a\\"b"'
+
+
+@pytest.mark.parametrize("bad", [True, False, 1.5, object(), {"a": 1}])
+def test_non_values_are_refused(bad: object) -> None:
+    with pytest.raises(LocalProtocolError):
+        render_value(bad)  # type: ignore[arg-type]
+
+
+def test_tagged() -> None:
+    assert render_response(Tagged("a1", "OK", "LOGIN completed")) == b"a1 OK LOGIN completed\r\n"
+    assert (
+        render_response(Tagged("a2", "OK", "SELECT completed", "READ-WRITE"))
+        == b"a2 OK [READ-WRITE] SELECT completed\r\n"
+    )
+    assert (
+        render_response(Tagged("x", "NO", "unsupported", "BADCHARSET (UTF-8 US-ASCII)"))
+        == b"x NO [BADCHARSET (UTF-8 US-ASCII)] unsupported\r\n"
+    )
+    assert render_response(Tagged("t", "BAD", "")) == b"t BAD\r\n"
+
+
+def test_untagged_status() -> None:
+    assert (
+        render_response(UntaggedStatus("OK", "UIDs valid", "UIDVALIDITY 3857529045"))
+        == b"* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"
+    )
+    assert render_response(UntaggedStatus("BYE", "logging out")) == b"* BYE logging out\r\n"
+    assert (
+        render_response(UntaggedStatus("OK", "Limited", "PERMANENTFLAGS (\\Deleted \\Seen \\*)"))
+        == b"* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n"
+    )
+    assert render_response(UntaggedStatus("PREAUTH", "hi")) == b"* PREAUTH hi\r\n"
+
+
+def test_untagged_data() -> None:
+    assert render_response(Untagged((5, Atom("EXISTS")))) == b"* 5 EXISTS\r\n"
+    assert (
+        render_response(Untagged((Atom("FLAGS"), (Atom("\\Answered"), Atom("\\Seen")))))
+        == b"* FLAGS (\\Answered \\Seen)\r\n"
+    )
+    assert (
+        render_response(Untagged((Atom("LIST"), (Atom("\\HasNoChildren"),), "/", Mailbox("a"))))
+        == b'* LIST (\\HasNoChildren) "/" "a"\r\n'
+    )
+    assert render_response(Untagged((Atom("SEARCH"),))) == b"* SEARCH\r\n"
+    assert render_response(Untagged((Atom("SEARCH"), 2, 5))) == b"* SEARCH 2 5\r\n"
+
+
+def test_continuation() -> None:
+    assert render_response(Continuation()) == b"+ \r\n"
+    assert render_response(Continuation("idling")) == b"+ idling\r\n"
+    assert render_response(Continuation("dGVzdA==")) == b"+ dGVzdA==\r\n"
+
+
+def test_fetch_line_shape() -> None:
+    response = FetchData(
+        5,
+        (
+            ("UID", 7),
+            ("FLAGS", (Atom("\\Seen"),)),
+            ("BODY[]", b"Subject: x\r\n\r\nhi\r\n"),
+            ("BODY[HEADER.FIELDS (SUBJECT)]<0>", b"Subject: x\r\n"),
+            ("INTERNALDATE", "17-Jul-1996 02:44:25 -0700"),
+        ),
+    )
+    assert render_response(response) == (
+        b"* 5 FETCH (UID 7 FLAGS (\\Seen) BODY[] {18}\r\nSubject: x\r\n\r\nhi\r\n"
+        b" BODY[HEADER.FIELDS (SUBJECT)]<0> {12}\r\nSubject: x\r\n"
+        b' INTERNALDATE "17-Jul-1996 02:44:25 -0700")\r\n'
+    )
+    assert render_response(FetchData(1, ())) == b"* 1 FETCH ()\r\n"
+
+
+def test_envelope_shaped_value() -> None:
+    envelope: ImapValue = (
+        "Wed, 17 Jul 1996 02:23:25 -0700",
+        "IMAP4rev1 WG mtg summary",
+        (("Terry Gray", None, "gray", "cac.washington.edu"),),
+        None,
+        (),
+        None,
+        None,
+        "<B27397-0100000@cac.washington.edu>",
+    )
+    assert render_value(envelope) == (
+        b'("Wed, 17 Jul 1996 02:23:25 -0700" "IMAP4rev1 WG mtg summary" '
+        b'(("Terry Gray" NIL "gray" "cac.washington.edu")) NIL () NIL NIL '
+        b'"<B27397-0100000@cac.washington.edu>")'
+    )
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        Tagged("a", "OK", "two\r\nlines"),
+        Tagged("a\r\n", "OK", "x"),
+        Tagged("a", "OK", "x", "CODE]"),
+        UntaggedStatus("OK", "x\n"),
+        Continuation("a\rb"),
+    ],
+)
+def test_crlf_injection_refused(response: Tagged | UntaggedStatus | Continuation) -> None:
+    with pytest.raises(LocalProtocolError):
+        render_response(response)
+
+
+def test_fetch_of_2000_envelopes_is_fast() -> None:
+    address = (("Alice Example", None, "alice", "example.com"),)
+    responses = [
+        FetchData(
+            n,
+            (
+                ("UID", n),
+                ("FLAGS", (Atom("\\Seen"), Atom("$Label1"))),
+                ("RFC822.SIZE", 1234),
+                (
+                    "ENVELOPE",
+                    (
+                        "Mon, 1 Jan 2024 10:00:00 +0000",
+                        f"Message number {n} about \"things\"",
+                        address,
+                        address,
+                        address,
+                        (("Bob", None, "bob", "example.org"), (None, None, "c", "d.e")),
+                        None,
+                        None,
+                        None,
+                        f"<{n}@example.com>",
+                    ),
+                ),
+            ),
+        )
+        for n in range(1, 2001)
+    ]
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        out = b"".join(render_response(r) for r in responses)
+        best = min(best, time.perf_counter() - start)
+    assert out.count(b"FETCH") == 2000
+    # The budget is 0.1 s; leave headroom for slow CI machines.
+    assert best < 0.1, best
