@@ -5,6 +5,7 @@ Each library is imported only when the caller is running under it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -13,7 +14,9 @@ from fakemail._store import Change, MailStore
 __all__ = ["changed_waiter"]
 
 
-def changed_waiter(store: MailStore) -> tuple[Callable[[float], Awaitable[bool]], Callable[[], None]]:
+def changed_waiter(
+    store: MailStore,
+) -> tuple[Callable[[float], Awaitable[bool]], Callable[[], None]]:
     """Return ``(wait, remove)``: ``await wait(timeout)`` returns once the store changed since the
     previous call (``False`` on timeout); ``remove()`` detaches from the store."""
     try:
@@ -52,16 +55,13 @@ def _trio_waiter(
     state = {"event": trio.Event()}
 
     def on_change(_: Change) -> None:
-        try:
+        with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(lambda: state["event"].set())
-        except trio.RunFinishedError:
-            pass
 
     async def wait(timeout: float) -> bool:
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(timeout) as scope:
             await state["event"].wait()
             state["event"] = trio.Event()
-            return True
-        return False
+        return not scope.cancelled_caught
 
     return wait, store.add_listener(on_change)

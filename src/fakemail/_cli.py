@@ -9,16 +9,21 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from fakemail._config import LISTENERS, STANDALONE_PORTS
 from fakemail._exceptions import ConfigError
+from fakemail._matching import describe_message
+from fakemail._message import Message
 from fakemail._protocols import AVAILABLE
 from fakemail._server import MailServer
+from fakemail.hookspecs import hookimpl
 
-__all__ = ["main"]
+__all__ = ["main", "parse_user"]
 
-_HINTS = {
+log = logging.getLogger("fakemail.serve")
+
+_HINTS: Final = {
     "smtp": "plain, STARTTLS available",
     "smtps": "implicit TLS",
     "imap": "plain, STARTTLS available",
@@ -26,6 +31,39 @@ _HINTS = {
     "pop3": "plain, STLS available",
     "pop3s": "implicit TLS",
 }
+
+#: How often ``-v`` looks for new sessions (the main thread has nothing else to do).
+_POLL_SECONDS: Final = 0.1
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """``"alice@example.com:secret"`` -> ``("alice@example.com", "secret")``.
+
+    The password is everything after the first colon and may be empty; the address may not.
+    Raises :class:`~fakemail.ConfigError` without a colon or an address.
+    """
+    address, sep, password = text.partition(":")
+    address = address.strip()
+    if not sep or not address:
+        raise ConfigError(f"a user is ADDRESS:PASSWORD, got {text!r}")
+    return address, password
+
+
+def _user_argument(text: str) -> tuple[str, str]:
+    try:
+        return parse_user(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _port_argument(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0 = any free port), got {text!r}")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in LISTENERS:
         serve.add_argument(
             f"--{name}-port",
-            type=int,
+            type=_port_argument,
             default=STANDALONE_PORTS[name],
             metavar="PORT",
             help=f"{name.upper()} port (default {STANDALONE_PORTS[name]}; 0 = any free port)",
@@ -50,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--user",
         action="append",
+        type=_user_argument,
         default=[],
         metavar="ADDRESS:PASSWORD",
         help="an account whose password is checked (repeatable); without any, every login works",
@@ -64,22 +103,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--json", action="store_true", help="print one JSON object with the listeners when ready"
     )
-    serve.add_argument("-v", "--verbose", action="store_true", help="log each session")
+    serve.add_argument(
+        "-v", "--verbose", action="store_true", help="log each session and message to stderr"
+    )
     return parser
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    from fakemail.pytest_plugin import parse_user
-
     options: dict[str, Any] = {
         "host": args.host,
         "hostname": args.hostname,
-        "users": dict(parse_user(u) for u in args.user),
+        "users": dict(args.user),
         "require_auth": args.require_auth,
         "require_tls": args.require_tls,
     }
     for name in LISTENERS:
         port = getattr(args, f"{name}_port")
+        # "smtps" -> "smtp": a listener is bound only once its protocol is served.
         options[f"{name}_port"] = port if name.rstrip("s") in AVAILABLE else None
     if args.max_message_size is not None:
         options["max_message_size"] = args.max_message_size
@@ -106,38 +146,93 @@ def _describe(server: MailServer, ca_path: str) -> str:
     return "\n".join(lines)
 
 
+class _MessageLog:
+    """``-v``: a plugin logging each stored message (runs on a server thread)."""
+
+    @hookimpl
+    def fakemail_message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
+        """Log one line per accepted message."""
+        log.info("message %s; delivered to %s", describe_message(message), ", ".join(mailboxes))
+
+
+class _SessionLog:
+    """``-v``: logs each new protocol session, found in the server's transcripts.
+
+    Polled from the otherwise idle main thread: the hosts have no "session opened" hook.
+    """
+
+    def __init__(self, server: MailServer) -> None:
+        self._server = server
+        self._seen = 0
+
+    def poll(self) -> None:
+        """Log the sessions that started since the last call."""
+        for transcript in self._server.transcripts:
+            if transcript.id > self._seen:
+                self._seen = transcript.id
+                log.info(
+                    "%s session #%d from %s", transcript.protocol, transcript.id, transcript.peer
+                )
+
+
+def _fail(message: str) -> int:
+    print(f"fakemail: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
 def serve(args: argparse.Namespace) -> int:
-    """Run until interrupted; return the exit status."""
+    """Run until SIGINT or SIGTERM; return the exit status (2 when the servers cannot start)."""
     if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        server = MailServer(**_options(args)).start()
-    except ConfigError as error:
-        print(f"fakemail: {error}", file=sys.stderr)
-        return 2
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger = logging.getLogger("fakemail")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
+    # Installed before the servers start, so that an early Ctrl-C is a clean stop too.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        ca_path = str(server.ca_path)
-        if args.ca_cert:
-            ca_path = str(server.write_ca(args.ca_cert))
-        if args.json:
-            listeners = {n: {"host": e.host, "port": e.port} for n, e in server.endpoints.items()}
-            print(json.dumps({"listeners": listeners, "ca_cert": ca_path}), flush=True)
-        else:
-            print(_describe(server, ca_path), flush=True)
-        stop.wait()  # signal handlers run on this (main) thread and set it
+        plugins = [_MessageLog()] if args.verbose else []
+        try:
+            server = MailServer(plugins=plugins, **_options(args)).start()
+        except (ConfigError, OSError) as error:
+            # Port in use, bad host, bad option: one line, no traceback.
+            return _fail(str(error))
+        try:
+            if args.ca_cert:
+                try:
+                    ca_path = str(server.write_ca(args.ca_cert))
+                except OSError as error:
+                    return _fail(f"cannot write the CA certificate to {args.ca_cert}: {error}")
+            else:
+                ca_path = str(server.ca_path)
+            if args.json:
+                listeners = {
+                    n: {"host": e.host, "port": e.port} for n, e in server.endpoints.items()
+                }
+                print(json.dumps({"listeners": listeners, "ca_cert": ca_path}), flush=True)
+            else:
+                print(_describe(server, ca_path), flush=True)
+            # Signal handlers run on this (main) thread between waits and set the event.
+            if args.verbose:
+                sessions = _SessionLog(server)
+                while not stop.wait(_POLL_SECONDS):
+                    sessions.poll()
+                sessions.poll()
+            else:
+                stop.wait()
+        finally:
+            server.stop()
+        if not args.json:
+            print(f"fakemail stopped; {len(server.messages)} message(s) were received.", flush=True)
         return 0
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        server.stop()
-        if not args.json:
-            print(f"fakemail stopped; {len(server.messages)} message(s) were received.")
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

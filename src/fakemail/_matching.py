@@ -46,7 +46,7 @@ def _text_matches(flt: TextFilter, value: str | None, *, casefold: bool = False)
 
 def _check_filter(name: str, flt: object) -> TextFilter:
     if isinstance(flt, (str, re.Pattern)) or callable(flt):
-        return flt  # type: ignore[return-value]
+        return flt
     raise ConfigError(f"{name}= takes a string, a compiled regex or a callable, got {flt!r}")
 
 

@@ -98,13 +98,13 @@ class Headers(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()
-        for name in self._msg.keys():
+        for name in self._msg:
             if name.lower() not in seen:
                 seen.add(name.lower())
                 yield name
 
     def __len__(self) -> int:
-        return len({k.lower() for k in self._msg.keys()})
+        return len({k.lower() for k in self._msg})
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._msg

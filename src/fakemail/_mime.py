@@ -405,14 +405,14 @@ def _params(msg: Message, header: str) -> tuple[MimeParam, ...]:
             out.append(
                 MimeParam(
                     name,
-                    _text(collapse_rfc2231_value(value)),
+                    _text(_collapse(value)),
                     _text(str(charset)),
                     _text(str(language or "")),
                 )
             )
         else:
             if isinstance(value, tuple):  # RFC 2231 form without charset: plain text
-                value = collapse_rfc2231_value(value)
+                value = _collapse(value)
             out.append(MimeParam(name, _text(str(value))))
     if len(out) > 1 and "*" in (field := str(msg.get(header, ""))):
         # The stdlib moves RFC 2231 parameters after the plain ones; put them back where
@@ -425,6 +425,13 @@ def _params(msg: Message, header: str) -> tuple[MimeParam, ...]:
 
         out.sort(key=position)
     return tuple(out)
+
+
+def _collapse(value: tuple[object, object, object]) -> str:
+    try:
+        return collapse_rfc2231_value(value)  # type: ignore[arg-type]
+    except Exception:  # e.g. a charset name that is not ASCII makes the codec lookup raise
+        return str(value[2])
 
 
 def _params_fallback(msg: Message, header: str) -> tuple[MimeParam, ...]:

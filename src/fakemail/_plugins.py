@@ -67,6 +67,18 @@ class Plugins:
             self.manager.register(plugin)
         self.manager.check_pending()
         self._temporary: list[object] = []
+        self._defaults_only: dict[str, bool] = {}
+
+    def has_plugins(self, hook: str) -> bool:
+        """Whether any plugin besides fakemail's defaults implements ``hook`` (cached until
+        registration changes): hot paths skip building hook arguments when none does."""
+        known = self._defaults_only.get(hook)
+        if known is None:
+            impls = getattr(self.manager.hook, hook).get_hookimpls()
+            known = self._defaults_only[hook] = all(
+                isinstance(impl.plugin, DefaultPlugin) for impl in impls
+            )
+        return not known
 
     def add(self, plugin: object, *, temporary: bool = False) -> None:
         """Register a plugin; temporary ones are removed by :meth:`remove_temporary`."""
@@ -74,6 +86,7 @@ class Plugins:
             return
         self.manager.register(plugin)
         self.manager.check_pending()
+        self._defaults_only.clear()
         if temporary:
             self._temporary.append(plugin)
 
@@ -83,6 +96,7 @@ class Plugins:
             if self.manager.is_registered(plugin):
                 self.manager.unregister(plugin)
         self._temporary.clear()
+        self._defaults_only.clear()
 
     @property
     def _hook(self) -> Any:
@@ -100,6 +114,8 @@ class Plugins:
         self, session: SmtpSessionInfo, address: str, options: Sequence[str]
     ) -> Reply | None:
         """Ask plugins about MAIL FROM."""
+        if not self.has_plugins("fakemail_smtp_mail_from"):
+            return None
         result: Reply | None = self._hook.fakemail_smtp_mail_from(
             session=session, address=address, options=options
         )
@@ -109,6 +125,8 @@ class Plugins:
         self, session: SmtpSessionInfo, address: str, options: Sequence[str]
     ) -> Reply | None:
         """Ask plugins about RCPT TO."""
+        if not self.has_plugins("fakemail_smtp_rcpt_to"):
+            return None
         result: Reply | None = self._hook.fakemail_smtp_rcpt_to(
             session=session, address=address, options=options
         )
@@ -116,6 +134,8 @@ class Plugins:
 
     def smtp_data(self, session: SmtpSessionInfo, envelope: Envelope, raw: bytes) -> Reply | None:
         """Ask plugins about a complete message."""
+        if not self.has_plugins("fakemail_smtp_data"):
+            return None
         result: Reply | None = self._hook.fakemail_smtp_data(
             session=session, envelope=envelope, raw=raw
         )
@@ -132,6 +152,8 @@ class Plugins:
     def route(self, envelope: Envelope) -> list[str]:
         """Mailboxes receiving a copy of a message with this envelope, in order, de-duplicated."""
         mailboxes: dict[str, None] = {}
+        if not self.has_plugins("fakemail_route"):
+            return list(dict.fromkeys(normalize_address(r) for r in envelope.recipients))
         for recipient in envelope.recipients:
             for address in self._hook.fakemail_route(recipient=recipient, envelope=envelope):
                 mailboxes[normalize_address(address)] = None
@@ -139,4 +161,5 @@ class Plugins:
 
     def message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
         """Notify plugins that a message was stored."""
-        self._hook.fakemail_message_stored(message=message, mailboxes=tuple(mailboxes))
+        if self.has_plugins("fakemail_message_stored"):
+            self._hook.fakemail_message_stored(message=message, mailboxes=tuple(mailboxes))

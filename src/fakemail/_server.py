@@ -18,8 +18,13 @@ from typing import Any, NamedTuple, final
 from fakemail._async import changed_waiter
 from fakemail._backend import Backend
 from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options
-from fakemail._exceptions import ConfigError, FakemailError, MailAssertionError, ServerError
-from fakemail._exceptions import WaitTimeout
+from fakemail._exceptions import (
+    ConfigError,
+    FakemailError,
+    MailAssertionError,
+    ServerError,
+    WaitTimeout,
+)
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
 from fakemail._message import Envelope, Message, normalize_address
@@ -341,7 +346,7 @@ class MailServer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
-            store.wait(lambda v=version: store.version != v, remaining)
+            store.wait(lambda: store.version != version, remaining)  # noqa: B023
 
     async def wait_for_async(
         self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT, **filters: Any
@@ -365,9 +370,7 @@ class MailServer:
                     found = criteria.select(messages)
                     if len(found) >= count:
                         return found
-                    raise WaitTimeout(
-                        self._wait_report(count, timeout, criteria, found, messages)
-                    )
+                    raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
         finally:
             remove()
 

@@ -12,19 +12,20 @@ the next connection.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Sequence
-from typing import Any, Final, final
+from typing import Any, AnyStr, Final, final
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope as AioEnvelope, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
 
 from fakemail._backend import Backend
 from fakemail._message import Envelope
-from fakemail._sasl import Credentials, start_mechanism
+from fakemail._sasl import Credentials, password_credentials, start_mechanism
 from fakemail._smtptypes import Reply, SmtpSessionInfo
 from fakemail._transcript import Transcript
 
@@ -39,11 +40,16 @@ IDENT: Final = "fakemail ESMTP"
 _TEMPFAIL: Final = "451 4.3.0 Internal error in the test mail server; see the test report"
 
 
+def _peer(session: AioSession) -> tuple[str, int] | None:
+    peer: Any = session.peer
+    return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
+
+
 def _session_info(session: AioSession) -> SmtpSessionInfo:
     auth = session.auth_data
     user = auth.login.decode("utf-8", "replace") if isinstance(auth, LoginPassword) else auth
     return SmtpSessionInfo(
-        peer=session.peer,
+        peer=_peer(session),
         helo=session.host_name,
         is_tls=session.ssl is not None or getattr(session, "is_implicit_tls", False),
         auth_user=user if isinstance(user, str) else None,
@@ -57,11 +63,17 @@ class _Handler:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    def _decide(self, what: str, call: Any, *args: Any) -> str | None:
+    def _decide(self, hook: str, session: AioSession, *args: Any) -> str | None:
+        """Ask the plugins (if any implement ``hook``) for a reply; ``None`` means no opinion."""
+        plugins = self.backend.plugins
+        if not plugins.has_plugins(hook):
+            return None
         try:
-            reply: Reply | None = call(*args)
+            reply: Reply | None = getattr(plugins, hook.removeprefix("fakemail_"))(
+                _session_info(session), *args
+            )
         except Exception as error:
-            self.backend.record_error(error, f"SMTP {what} hook")
+            self.backend.record_error(error, f"{hook} hook")
             return _TEMPFAIL
         return None if reply is None else str(reply)
 
@@ -79,10 +91,7 @@ class _Handler:
         if not address.isascii() and "SMTPUTF8" not in options:
             # RFC 6531 §3.4: a non-ASCII address needs the SMTPUTF8 parameter.
             return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter"
-        reply = self._decide(
-            "MAIL FROM", self.backend.plugins.smtp_mail_from, _session_info(session), address,
-            tuple(options),
-        )
+        reply = self._decide("fakemail_smtp_mail_from", session, address, tuple(options))
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
         envelope.mail_from = address
@@ -99,10 +108,7 @@ class _Handler:
     ) -> str:
         if not address.isascii() and not envelope.smtp_utf8:
             return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter on MAIL FROM"
-        reply = self._decide(
-            "RCPT TO", self.backend.plugins.smtp_rcpt_to, _session_info(session), address,
-            tuple(options),
-        )
+        reply = self._decide("fakemail_smtp_rcpt_to", session, address, tuple(options))
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
         envelope.rcpt_tos.append(address)
@@ -115,14 +121,14 @@ class _Handler:
         ours = Envelope(
             sender=envelope.mail_from or "",
             recipients=tuple(envelope.rcpt_tos),
-            client_address=session.peer if isinstance(session.peer, tuple) else None,
+            client_address=_peer(session),
             helo=session.host_name,
             auth_user=info.auth_user,
             is_tls=info.is_tls,
             protocol="smtp",
             mail_options=tuple(envelope.mail_options),
         )
-        reply = self._decide("DATA", self.backend.plugins.smtp_data, info, ours, raw)
+        reply = self._decide("fakemail_smtp_data", session, ours, raw)
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
         backend = self.backend
@@ -143,7 +149,7 @@ class _Handler:
         return _TEMPFAIL
 
 
-class _Smtp(SMTP):  # type: ignore[misc]
+class _Smtp(SMTP):
     """aiosmtpd's protocol plus transcripts, CRAM-MD5, a connection limit and TLS facts."""
 
     def __init__(self, host: SmtpHost, *, implicit_tls: bool) -> None:
@@ -179,10 +185,11 @@ class _Smtp(SMTP):  # type: ignore[misc]
         first = self.transport is None
         super().connection_made(transport)
         if first:
-            self.session.is_implicit_tls = self._implicit_tls
-            peer = self.session.peer
+            assert self.session is not None
+            self.session.is_implicit_tls = self._implicit_tls  # type: ignore[attr-defined]
+            peer = _peer(self.session)
             name = "smtps" if self._implicit_tls else "smtp"
-            peer_text = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+            peer_text = f"{peer[0]}:{peer[1]}" if peer else "?"
             self._transcript = self._host.backend.transcripts.start(name, peer_text)
             self._host.connections.add(self)
         elif self._transcript is not None:
@@ -196,7 +203,8 @@ class _Smtp(SMTP):  # type: ignore[misc]
         limit = self._host.backend.options.max_connections
         if len(self._host.connections) > limit:
             await self.push("421 4.7.0 Too many connections, try again later")
-            self.transport.close()
+            if self.transport is not None:
+                self.transport.close()
             return
         await super()._handle_client()
 
@@ -207,10 +215,10 @@ class _Smtp(SMTP):  # type: ignore[misc]
             self._transcript.client(data)
         super().data_received(data)
 
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: AnyStr) -> None:
         if self._transcript is not None:
             line = status.encode("utf-8", "replace") if isinstance(status, str) else status
-            self._transcript.server(line + b"\r\n")
+            self._transcript.server(bytes(line) + b"\r\n")
         await super().push(status)
 
     # -- authentication ----------------------------------------------------------------------
@@ -221,12 +229,7 @@ class _Smtp(SMTP):  # type: ignore[misc]
         if isinstance(data, LoginPassword):
             username = data.login.decode("utf-8", "replace")
             password = data.password.decode("utf-8", "replace")
-            credentials = Credentials(
-                authzid="",
-                username=username,
-                password=password,
-                verify=lambda secret: hmac.compare_digest(secret.encode(), password.encode()),
-            )
+            credentials = password_credentials(username, password, mechanism=mechanism)
         else:
             credentials = data
             username = credentials.username
@@ -249,9 +252,9 @@ class _Smtp(SMTP):  # type: ignore[misc]
         if not isinstance(result, Credentials):
             await self.push("501 5.5.2 Malformed CRAM-MD5 response")
             return AuthResult(success=False, handled=True)
-        verdict: AuthResult = self._authenticator(self, self.session, self.envelope, "CRAM-MD5",
-                                                  result)
-        return verdict
+        assert self.session is not None
+        assert self.envelope is not None
+        return self._authenticator(self, self.session, self.envelope, "CRAM-MD5", result)
 
 
 @final
@@ -281,36 +284,50 @@ class SmtpHost:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self._listen())
+            self.loop.run_until_complete(self._listen(implicit_tls=False))
         except BaseException as error:
             self._startup_error = error
             self._ready.set()
             self.loop.close()
             return
         self._ready.set()
+        if any(implicit for _, implicit in self._sockets):
+            self.loop.create_task(self._listen_tls())
         try:
             self.loop.run_forever()
         finally:
             self.loop.run_until_complete(self._shutdown())
             self.loop.close()
 
-    async def _listen(self) -> None:
-        for sock, implicit_tls in self._sockets:
-            context = self.backend.tls.server_context() if implicit_tls else None
+    async def _listen(self, *, implicit_tls: bool, context: ssl.SSLContext | None = None) -> None:
+        for sock, implicit in self._sockets:
+            if implicit != implicit_tls:
+                continue
             server = await self.loop.create_server(
-                lambda implicit=implicit_tls: _Smtp(self, implicit_tls=implicit),
+                lambda: _Smtp(self, implicit_tls=implicit_tls),
                 sock=sock,
                 ssl=context,
                 ssl_handshake_timeout=30.0 if context else None,
             )
             self._servers.append(server)
 
+    async def _listen_tls(self) -> None:
+        # The SMTPS socket is bound and listening already (its port is known and clients
+        # queue in the backlog); making the test certificate costs ~100 ms the first time in a
+        # process, so it happens here, off the start-up path and off the loop thread.
+        try:
+            context = await self.loop.run_in_executor(None, self.backend.tls.server_context)
+            await self._listen(implicit_tls=True, context=context)
+        except Exception as error:
+            self.backend.record_error(error, "SMTPS listener start-up")
+
     async def _shutdown(self) -> None:
         for server in self._servers:
             server.close()
         for protocol in list(self.connections):
-            if protocol.transport is not None:
-                protocol.transport.abort()
+            transport = protocol.transport
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()
         tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()

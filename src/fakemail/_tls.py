@@ -28,9 +28,7 @@ class TlsCertificates:
         import trustme  # imported here: the only trustme import, and only when TLS is needed
 
         self._ca = trustme.CA(organization_name="fakemail test CA")
-        self._leaf = self._ca.issue_cert(
-            "localhost", "127.0.0.1", "::1", common_name="localhost"
-        )
+        self._leaf = self._ca.issue_cert("localhost", "127.0.0.1", "::1", common_name="localhost")
         self._ca_file: Path | None = None
         self._file_lock = threading.Lock()
         self._server_context: ssl.SSLContext | None = None

@@ -11,6 +11,7 @@ polling): the host wakes the sessions of the touched accounts, and they send wha
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -156,6 +157,7 @@ class _Connection:
                 session.timed_out()
                 await self.flush()
                 return
+            data = bytes(data)
             self.transcript.client(data)
             session.receive_data(data)
             await self.flush()
@@ -220,10 +222,8 @@ class TrioHost:
             self._remove_listener = None
         token, cancel = self._token, self._cancel
         if token is not None and cancel is not None and self._thread.is_alive():
-            try:
+            with contextlib.suppress(trio.RunFinishedError):
                 trio.from_thread.run_sync(cancel.cancel, trio_token=token)
-            except trio.RunFinishedError:
-                pass
         self._thread.join(timeout)
 
     def _run(self) -> None:
@@ -256,12 +256,10 @@ class TrioHost:
     def _store_changed(self, change: Change) -> None:
         # Runs on whichever thread changed the store: hop onto the trio thread.
         token = self._token
-        if token is None:
-            return
-        try:
+        if token is None or not any(self._connections.values()):
+            return  # nobody to wake: skip the cross-thread hop (it costs a GIL hand-off)
+        with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(self._wake, change)
-        except trio.RunFinishedError:
-            pass
 
     def _wake(self, change: Change) -> None:
         for connections in self._connections.values():

@@ -59,7 +59,9 @@ class LineBuffer:
                     self._buf.clear()
                     self._scanned = 0
                     return None
-                if len(self._buf) > self.max_line:
+                # A CR at the very end may be the first half of the line end: not content.
+                pending = len(self._buf) - (1 if self._buf.endswith(b"\r") else 0)
+                if pending > self.max_line:
                     self._discarding = True
                     self._buf.clear()
                     self._scanned = 0

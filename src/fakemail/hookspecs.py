@@ -25,9 +25,9 @@ import pluggy
 
 if TYPE_CHECKING:
     from fakemail._message import Envelope, Message
-    from fakemail._smtptypes import Reply, SmtpSessionInfo
     from fakemail._sasl import Credentials
     from fakemail._server import MailServer
+    from fakemail._smtptypes import Reply, SmtpSessionInfo
 
 __all__ = ["hookimpl", "hookspec"]
 

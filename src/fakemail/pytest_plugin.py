@@ -1,25 +1,29 @@
 """The pytest plugin: fixtures, the ``fakemail`` marker, options, and failure reports.
 
-The only module that imports pytest. Loaded through the ``pytest11`` entry point.
+The only module that imports pytest. Loaded through the ``pytest11`` entry point (disable it
+with ``-p no:fakemail``). Nothing is autouse: only tests asking for a fixture get a server.
 
 * ``fakemail_server`` (session scope): one :class:`~fakemail.MailServer` per test session, i.e.
   per xdist worker, started the first time a test asks for it.
 * ``fakemail`` (function scope): the same server, emptied and reset for each test, with the
-  test's ``@pytest.mark.fakemail(...)`` options and plugins applied. At teardown, errors raised
-  on server threads during the test are re-raised.
+  test's ``@pytest.mark.fakemail(...)`` options and plugins applied and undone afterwards.
+  At teardown, errors raised on server threads during the test are re-raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from typing import Any
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import pytest
 
-from fakemail._config import LISTENER_OPTIONS
-from fakemail._exceptions import ConfigError
+from fakemail._cli import parse_user
+from fakemail._config import LISTENER_OPTIONS, Options
+from fakemail._exceptions import ConfigError, ServerError
 from fakemail._matching import describe_message
+from fakemail._message import Message
 from fakemail._server import MailServer
+from fakemail._transcript import Transcript
 
 __all__ = [
     "fakemail",
@@ -28,7 +32,22 @@ __all__ = [
     "fakemail_server",
 ]
 
+
+class _Captured(NamedTuple):
+    """What a test's server held when the test ended, for the teardown report."""
+
+    messages: tuple[Message, ...]
+    transcripts: tuple[Transcript, ...]
+
+
 _SERVER_KEY = pytest.StashKey[MailServer]()
+_CAPTURED_KEY = pytest.StashKey[_Captured]()
+
+_MARKER_HELP = (
+    "fakemail(**options, plugins=[...]): options for this test's fakemail server "
+    "(require_auth, users, require_tls, max_message_size, ...); listener options "
+    "(host, *_port) give the test a dedicated server"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,50 +79,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fakemail_host", "address the fakemail servers bind to", default="")
     parser.addini("fakemail_users", "ADDRESS:PASSWORD accounts, one per line", type="linelist")
     parser.addini("fakemail_require_auth", "SMTP requires AUTH", type="bool", default=False)
-    parser.addini("fakemail_require_tls", "refuse auth and mail before TLS", type="bool",
-                  default=False)
+    parser.addini(
+        "fakemail_require_tls", "refuse auth and mail before TLS", type="bool", default=False
+    )
     parser.addini("fakemail_max_message_size", "largest message in bytes", default="")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``fakemail`` marker."""
-    config.addinivalue_line(
-        "markers",
-        "fakemail(**options, plugins=[...]): options for this test's fakemail server "
-        "(require_auth, users, require_tls, max_message_size, ...); listener options "
-        "(host, *_port) give the test a dedicated server",
+def _session_options(config: pytest.Config) -> dict[str, Any]:
+    """``--fakemail-*`` flags over ``fakemail_*`` ini values; raises :class:`ConfigError`."""
+    options: dict[str, Any] = {}
+    host = config.getoption("fakemail_host") or config.getini("fakemail_host")
+    if host:
+        options["host"] = host
+    users = config.getoption("fakemail_user") or config.getini("fakemail_users")
+    if users:
+        options["users"] = dict(parse_user(u) for u in users)
+    for name in ("require_auth", "require_tls"):
+        if config.getoption(f"fakemail_{name}") or config.getini(f"fakemail_{name}"):
+            options[name] = True
+    size = config.getoption("fakemail_max_message_size") or config.getini(
+        "fakemail_max_message_size"
     )
+    if size:
+        try:
+            options["max_message_size"] = int(size)
+        except ValueError:
+            raise ConfigError(f"max_message_size must be a number, got {size!r}") from None
+    Options().replace(**options)  # validate now, not in every test's setup
+    return options
 
 
-def parse_user(text: str) -> tuple[str, str]:
-    """``"alice@example.com:secret"`` -> ``("alice@example.com", "secret")``."""
-    address, sep, password = text.partition(":")
-    if not sep or not address:
-        raise ConfigError(f"a user is ADDRESS:PASSWORD, got {text!r}")
-    return address.strip(), password
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``fakemail`` marker and reject bad ``--fakemail-*``/ini values early."""
+    config.addinivalue_line("markers", _MARKER_HELP)
+    try:
+        _session_options(config)
+    except ConfigError as error:
+        raise pytest.UsageError(f"fakemail: {error}") from None
 
 
 @pytest.fixture(scope="session")
 def fakemail_config(pytestconfig: pytest.Config) -> dict[str, Any]:
     """Options for the session server, from ``--fakemail-*`` flags over ``fakemail_*`` ini
     values. Override this fixture to set others (any :class:`~fakemail.Options` field)."""
-    options: dict[str, Any] = {}
-    host = pytestconfig.getoption("fakemail_host") or pytestconfig.getini("fakemail_host")
-    if host:
-        options["host"] = host
-    users = pytestconfig.getoption("fakemail_user") or pytestconfig.getini("fakemail_users")
-    if users:
-        options["users"] = dict(parse_user(u) for u in users)
-    for name in ("require_auth", "require_tls"):
-        flag = pytestconfig.getoption(f"fakemail_{name}")
-        if flag or pytestconfig.getini(f"fakemail_{name}"):
-            options[name] = True
-    size = pytestconfig.getoption("fakemail_max_message_size") or pytestconfig.getini(
-        "fakemail_max_message_size"
-    )
-    if size:
-        options["max_message_size"] = int(size)
-    return options
+    return _session_options(pytestconfig)
 
 
 @pytest.fixture
@@ -113,16 +132,26 @@ def fakemail_plugins() -> list[object]:
 
 
 @pytest.fixture(scope="session")
-def fakemail_server(
-    fakemail_config: dict[str, Any], pytestconfig: pytest.Config
-) -> Iterator[MailServer]:
-    """The session's server (one per xdist worker), started on first use."""
+def fakemail_server(fakemail_config: dict[str, Any]) -> Iterator[MailServer]:
+    """The session's server (one per xdist worker), started on first use.
+
+    Tests using it directly share its mail and options; the ``fakemail`` fixture resets it.
+    """
     server = MailServer(**fakemail_config).start()
-    pytestconfig.stash[_SERVER_KEY] = server
     try:
         yield server
     finally:
         server.stop()
+    # Errors no test's teardown collected (raised after the last test, or while only tests
+    # using this fixture directly ran) are not lost.
+    _check(server, "after the last test using fakemail ended")
+
+
+def _check(server: MailServer, when: str) -> None:
+    try:
+        server.check()
+    except ServerError as error:
+        raise ServerError(f"{error} ({when})") from error.__cause__
 
 
 def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], list[object]]:
@@ -131,11 +160,20 @@ def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], lis
     # Closest marker last so that it wins (function over class over module).
     for marker in reversed(list(request.node.iter_markers("fakemail"))):
         if marker.args:
-            raise ConfigError("@pytest.mark.fakemail takes keyword options only")
+            raise ConfigError(
+                f"@pytest.mark.fakemail takes keyword options only, got positional {marker.args!r}"
+            )
         kwargs = dict(marker.kwargs)
-        plugins.extend(kwargs.pop("plugins", ()))
+        extra = kwargs.pop("plugins", ())
+        if not isinstance(extra, Sequence) or isinstance(extra, (str, bytes)):
+            raise ConfigError(f"@pytest.mark.fakemail(plugins=...) takes a list, got {extra!r}")
+        plugins.extend(extra)
         options.update(kwargs)
     return options, plugins
+
+
+def _snapshot(server: MailServer) -> _Captured:
+    return _Captured(server.messages, server.transcripts)
 
 
 @pytest.fixture
@@ -146,31 +184,52 @@ def fakemail(
 ) -> Generator[MailServer, None, None]:
     """A clean server for this test: empty store, the test's marker options and plugins.
 
-    Server-thread errors during the test are re-raised at teardown. The mail stays inspectable
-    until the next test resets the server.
+    The shared ``fakemail_server`` unless the marker sets listener options (``host``,
+    ``*_port``): then a dedicated server, stopped after the test. Server-thread errors during
+    the test are re-raised at teardown; options and plugins are restored afterwards.
     """
     options, plugins = _marker_options(request)
     plugins = [*fakemail_plugins, *plugins]
+    item = request.node
     if LISTENER_OPTIONS & options.keys():
         # Host/port options cannot change on the shared server: give the test its own.
         server = MailServer(plugins=plugins, **{**fakemail_config, **options}).start()
-        request.node.stash[_SERVER_KEY] = server
+        item.stash[_SERVER_KEY] = server
         try:
             yield server
             server.check()
         finally:
+            item.stash[_CAPTURED_KEY] = _snapshot(server)
             server.stop()
         return
     server = request.getfixturevalue("fakemail_server")
-    # Reset on the way in, not out: the failure report (made after teardown) still needs this
-    # test's mail and transcripts.
+    _check(server, "raised after an earlier test ended, before this one started")
     server.reset()
-    server.configure(**options)
-    for plugin in plugins:
-        server.add_plugin(plugin, temporary=True)
-    request.node.stash[_SERVER_KEY] = server
-    yield server
-    server.check()
+    try:
+        server.configure(**options)
+        for plugin in plugins:
+            server.add_plugin(plugin, temporary=True)
+    except BaseException:
+        server.reset()
+        raise
+    item.stash[_SERVER_KEY] = server
+    try:
+        yield server
+        server.check()
+    finally:
+        # The call report is already made; keep what a teardown report needs, then restore
+        # the defaults so that the next test (or one using fakemail_server) starts clean.
+        item.stash[_CAPTURED_KEY] = _snapshot(server)
+        server.reset()
+
+
+def _sections(captured: _Captured) -> list[tuple[str, str]]:
+    mail = [describe_message(m) for m in captured.messages] or ["(no messages captured)"]
+    sessions = [t.text for t in captured.transcripts] or ["(no protocol sessions)"]
+    return [
+        ("fakemail: captured mail", "\n".join(mail)),
+        ("fakemail: transcripts", "\n\n".join(sessions)),
+    ]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -179,14 +238,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Add captured mail and protocol transcripts to the report of a failed test."""
     report = yield
-    server = item.stash.get(_SERVER_KEY, None)
-    if server is not None and report.failed and report.when in ("call", "teardown"):
-        messages = server.messages
-        summary = [describe_message(m) for m in messages] or ["(no messages captured)"]
-        report.sections.append(("fakemail: captured mail", "\n".join(summary)))
-        transcripts = server.transcripts
-        if transcripts:
-            report.sections.append(
-                ("fakemail: transcripts", "\n\n".join(t.text for t in transcripts))
-            )
+    if report.failed and report.when in ("call", "teardown"):
+        # At "call" the server still holds the test's mail; at "teardown" it was reset, and
+        # the fixture kept a snapshot.
+        captured = item.stash.get(_CAPTURED_KEY, None) if report.when == "teardown" else None
+        if captured is None:
+            server = item.stash.get(_SERVER_KEY, None)
+            captured = None if server is None else _snapshot(server)
+        if captured is not None:
+            report.sections.extend(_sections(captured))
     return report

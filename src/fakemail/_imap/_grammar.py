@@ -228,17 +228,19 @@ class _Parser:
         self.pos = start + size
         return self.data[start : self.pos]
 
+    def at_string(self) -> bool:
+        """Whether a quoted string or a literal (``~{`` is literal8; ``~`` alone an atom)."""
+        return self.peek() in (0x22, 0x7B) or self.at(b"~{")
+
     def string(self) -> bytes:
-        c = self.peek()
-        if c == 0x22:  # '"'
+        if self.peek() == 0x22:  # '"'
             return self.quoted()
-        if c in (0x7B, 0x7E):  # '{', '~'
+        if self.at(b"{") or self.at(b"~{"):
             return self.literal()
         raise self.error("string")
 
     def astring(self) -> bytes:
-        c = self.peek()
-        if c in (0x22, 0x7B, 0x7E):
+        if self.at_string():
             return self.string()
         return self.match(_ASTRING_ATOM, "astring").group()
 
@@ -281,10 +283,7 @@ class _Parser:
         return self._decode_mailbox(self.astring())
 
     def list_mailbox(self) -> str:
-        c = self.peek()
-        raw = (
-            self.string() if c in (0x22, 0x7B, 0x7E) else self.match(_LIST_ATOM, "pattern").group()
-        )
+        raw = self.string() if self.at_string() else self.match(_LIST_ATOM, "pattern").group()
         return self._decode_mailbox(raw)
 
     def _decode_mailbox(self, raw: bytes) -> str:

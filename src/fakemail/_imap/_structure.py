@@ -135,6 +135,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_WORDS = frozenset({"atom", "quoted", "literal", "."})
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 
 
@@ -311,10 +312,11 @@ def _mailbox(segment: list[_Token]) -> Address | None:
         inner = tokens
     if name is None and comments and comments[-1]:
         name = comments[-1]
+    # Stray specials ("<", ":", a second "@"...) are not part of an addr-spec: drop them.
     kinds = [t[0] for t in inner]
     at = kinds.index("@") if "@" in kinds else len(inner)
-    local = _join_raw(inner[:at]) or None
-    host = _join_raw(inner[at + 1 :]) or None
+    local = _join_raw([t for t in inner[:at] if t[0] in _WORDS]) or None
+    host = _join_raw([t for t in inner[at + 1 :] if t[0] in _WORDS]) or None
     if local is None:
         return None  # e.g. "<>" or a lone "@host": nothing to address
     return (_ns(name), _ns(adl), _ns(local), _ns(host))
@@ -349,19 +351,19 @@ def body_structure(part: MimePart, extensible: bool = True) -> tuple[ImapValue, 
     if part.maintype == "multipart":
         bodies: list[ImapValue] = [body_structure(c, extensible) for c in part.children]
         if not bodies:  # `1*body`: a multipart with no parts still needs one
-            bodies.append(_EMPTY_BODY)
-        out = [*bodies, part.subtype.upper()]
+            bodies.append((*_EMPTY_BODY, None, None, None, None) if extensible else _EMPTY_BODY)
+        out = [*bodies, _ns(part.subtype.upper())]
         if extensible:
             out += [_param_list(part.params), *_ext_tail(part)]
         return tuple(out)
 
     out = [
-        part.maintype.upper(),
-        part.subtype.upper(),
+        _ns(part.maintype.upper()),
+        _ns(part.subtype.upper()),
         _param_list(part.params, default_charset=part.maintype == "text"),
         _ns(part.content_id),
         _ns(part.description),
-        part.encoding.upper(),
+        _ns(part.encoding.upper()),
         part.size,
     ]
     if part.message is not None:  # message/rfc822 or message/global
@@ -377,7 +379,7 @@ def _ext_tail(part: MimePart) -> list[ImapValue]:
     """body-fld-dsp, body-fld-lang, body-fld-loc."""
     dsp: ImapValue = None
     if part.disposition is not None:
-        dsp = (part.disposition.type.upper(), _param_list(part.disposition.params))
+        dsp = (_ns(part.disposition.type.upper()), _param_list(part.disposition.params))
     lang: ImapValue = None
     if len(part.language) == 1:
         lang = _ns(part.language[0])
@@ -394,19 +396,19 @@ def _param_list(
         out += ["CHARSET", "US-ASCII"]
     for p in params:
         if p.charset is None:
-            out += [p.name.upper(), _ns(p.value)]
+            out += [_ns(p.name.upper()), _ns(p.value)]
         else:
-            out += [p.name.upper() + "*", _extended_value(p)]
+            out += [_ns(p.name.upper() + "*"), _extended_value(p)]
     return tuple(out) or None
 
 
-def _extended_value(p: MimeParam) -> str:
+def _extended_value(p: MimeParam) -> NString:
     """``charset'language'%XX`` for an RFC 2231 extended value, converted to UTF-8 when the
     charset is known (RFC 9051 §7.5.2), else kept in its own charset."""
     charset = p.charset or ""
     try:
         codecs.lookup(charset)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not even ASCII
         # The stdlib hands back undecodable values as one character per octet.
         try:
             octets = p.value.encode("latin-1")
@@ -415,7 +417,7 @@ def _extended_value(p: MimeParam) -> str:
     else:
         charset = "utf-8"
         octets = p.value.encode("utf-8", "surrogatepass")
-    return f"{charset}'{p.language or ''}'{quote(octets, safe='')}"
+    return _ns(f"{charset}'{p.language or ''}'{quote(octets, safe='')}")
 
 
 # --------------------------------------------------------------------------- BODY[section]

@@ -105,7 +105,7 @@ def dot_stuff(body: bytes) -> bytes:
 
 def _stuffed_chunks(body: bytes) -> list[bytes]:
     # Whole-buffer replaces rather than a per-line loop (RETR of big maildrops is hot), and
-    # chunks rather than concatenation so the body is copied once more at most.
+    # chunks rather than concatenation: adding the "." prefix or the terminator copies nothing.
     if not body:
         return [b".\r\n"]
     if body.count(b"\n") != body.count(b"\r\n"):

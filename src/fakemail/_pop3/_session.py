@@ -8,7 +8,6 @@ one POP3 session at a time (§8, ``[IN-USE]``, RFC 2449 §8.1.1).
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 from typing import Final, final
@@ -46,8 +45,9 @@ from fakemail._sasl import (
     Challenge,
     Credentials,
     Mechanism,
-    check_apop,
+    apop_credentials,
     make_challenge,
+    password_credentials,
     start_mechanism,
 )
 from fakemail._store import INBOX, StoreError
@@ -133,6 +133,7 @@ class Pop3Session:
         return response
 
     def _do_invalidcommand(self, command: InvalidCommand) -> Response:
+        self._mechanism = None  # an invalid line ends any SASL exchange
         return Err(command.reason)
 
     def _do_capa(self, command: Capa) -> Response:
@@ -167,7 +168,9 @@ class Pop3Session:
         finally:
             self.release()
         left = len(self._drop) - len(doomed)
-        return Ok(f"fakemail POP3 server signing off ({left} messages left, {len(removed)} deleted)")
+        return Ok(
+            f"fakemail POP3 server signing off ({left} messages left, {len(removed)} deleted)"
+        )
 
     # ------------------------------------------------------------------ authorization
 
@@ -185,24 +188,10 @@ class Pop3Session:
 
     def _do_pass(self, command: Pass) -> Response:
         user, self._user = self._user or "", None
-        password = command.password
-        credentials = Credentials(
-            authzid="",
-            username=user,
-            password=password,
-            verify=lambda secret: hmac.compare_digest(secret.encode(), password.encode()),
-        )
-        return self._login(user, credentials)
+        return self._login(user, password_credentials(user, command.password, mechanism="USER"))
 
     def _do_apop(self, command: Apop) -> Response:
-        digest = command.digest
-        credentials = Credentials(
-            authzid="",
-            username=command.name,
-            password=None,
-            verify=lambda secret: check_apop(self.timestamp, secret, digest),
-            mechanism="APOP",
-        )
+        credentials = apop_credentials(command.name, self.timestamp, command.digest)
         return self._login(command.name, credentials)
 
     def _do_auth(self, command: Auth) -> Response:
@@ -219,7 +208,7 @@ class Pop3Session:
         return self._sasl_step(command.initial_response)
 
     def _do_authresponse(self, command: AuthResponse) -> Response:
-        if command.data is None or self._mechanism is None:
+        if command.data is None or self._mechanism is None:  # "*": RFC 5034 §4 cancel
             self._mechanism = None
             return Err("authentication cancelled")
         return self._sasl_step(command.data)

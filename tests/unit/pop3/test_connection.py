@@ -871,7 +871,10 @@ def test_multiline_with_code() -> None:
         (b"\r\n", b"\r\n.\r\n"),
         (b"abc", b"abc\r\n.\r\n"),
         (b"abc\r\n", b"abc\r\n.\r\n"),
-        (b".leading\r\n..two\r\nmid.dle\r\n.\r\n", b"..leading\r\n...two\r\nmid.dle\r\n..\r\n.\r\n"),
+        (
+            b".leading\r\n..two\r\nmid.dle\r\n.\r\n",
+            b"..leading\r\n...two\r\nmid.dle\r\n..\r\n.\r\n",
+        ),
         (b"a\nb\n.c\n", b"a\r\nb\r\n..c\r\n.\r\n"),  # bare LF -> CRLF
         (b"a\r\nb\n.c", b"a\r\nb\r\n..c\r\n.\r\n"),  # mixed, no final CRLF
         (b"\n.\n", b"\r\n..\r\n.\r\n"),
@@ -969,8 +972,10 @@ def test_data_to_send_clears_the_buffer() -> None:
 
 # --- properties ------------------------------------------------------------------------
 
-KEYWORDS = ["USER", "PASS", "APOP", "AUTH", "QUIT", "STAT", "LIST", "RETR", "DELE", "NOOP",
-            "RSET", "TOP", "UIDL", "CAPA", "STLS", "UTF8", "user", "Pass", "auth", "XYZ"]  # fmt: skip
+KEYWORDS = [
+    "USER", "PASS", "APOP", "AUTH", "QUIT", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP",
+    "UIDL", "CAPA", "STLS", "UTF8", "user", "Pass", "auth", "XYZ",
+]  # fmt: skip
 ARGUMENTS = ["1", "0", "-1", "2x", "=", "*", "PLAIN", "login", "AGJvYgBz", "a" * 32, "9" * 25, ""]
 
 command_lines = st.builds(
@@ -994,12 +999,13 @@ lines = st.lists(
 def random_answer(data: st.DataObject, event: Event) -> Response:
     assert not isinstance(event, ConnectionClosed)
     kind = data.draw(st.sampled_from(sorted(reply_kinds(event), key=lambda kind: kind.value)))
-    return {
+    answers: dict[Reply, Response] = {
         Reply.OK: Ok("ok"),
         Reply.ERR: Err("err"),
         Reply.MULTILINE: MultiLine("m", b".x\n"),
         Reply.CONTINUATION: Continuation(b"c"),
-    }[kind]
+    }
+    return answers[kind]
 
 
 @settings(max_examples=300)

@@ -1,0 +1,129 @@
+"""Per-test overhead in a real pytest run: 200 tests that each send one message and assert it.
+
+Four generated suites run in fresh pytest processes; a ``conftest.py`` times the test loop only
+(collection and start-up excluded). Overhead per test = (suite - empty suite) / 200.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks._common import Row, median_of
+
+TESTS = 200
+
+CONFTEST = """
+import os, time, threading, smtplib
+import pytest
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        with open(os.environ["BENCH_OUT"], "w") as fh:
+            fh.write(str(time.perf_counter() - start))
+
+class _Keep:
+    def __init__(self):
+        self.envelopes = []
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+@pytest.fixture(scope="session")
+def _bare_server():
+    import socket
+    from aiosmtpd.controller import Controller
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    handler = _Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+@pytest.fixture
+def bare_smtp(_bare_server):
+    _bare_server[1].envelopes.clear()
+    return _bare_server
+"""
+
+SUITES = {
+    "empty": "def test_{n}():\n    pass\n",
+    "fixture": "def test_{n}(fakemail):\n    pass\n",
+    "fakemail": (
+        "def test_{n}(fakemail):\n"
+        "    with smtplib.SMTP(*fakemail.smtp, timeout=30) as c:\n"
+        "        c.sendmail('app@example.com', ['u{n}@example.org'], MSG)\n"
+        "    fakemail.assert_sent(to='u{n}@example.org', subject='Welcome')\n"
+    ),
+    "bare": (
+        "def test_{n}(bare_smtp):\n"
+        "    controller, handler = bare_smtp\n"
+        "    with smtplib.SMTP(controller.hostname, controller.port, timeout=30) as c:\n"
+        "        c.sendmail('app@example.com', ['u{n}@example.org'], MSG)\n"
+        "    assert len(handler.envelopes) == 1\n"
+    ),
+}
+
+HEADER = (
+    "import smtplib\nMSG = b'Subject: Welcome\\r\\nTo: u@example.org\\r\\n\\r\\nhello\\r\\n'\n\n"
+)
+
+
+def _write(root: Path) -> None:
+    (root / "conftest.py").write_text(CONFTEST)
+    for name, template in SUITES.items():
+        body = HEADER + "\n\n".join(template.format(n=n) for n in range(TESTS))
+        (root / f"test_{name}.py").write_text(body)
+
+
+def _loop_seconds(root: Path, suite: str) -> float:
+    out = root / f"{suite}.time"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"test_{suite}.py"],
+        cwd=root,
+        env={**_env(), "BENCH_OUT": str(out)},
+        check=True,
+        capture_output=True,
+    )
+    return float(out.read_text())
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
+def run(quick: bool) -> list[Row]:
+    """Rows: per-test overhead of fakemail vs a session-scoped bare aiosmtpd, and fixture cost."""
+    runs = 3 if quick else 7
+    with tempfile.TemporaryDirectory(prefix="fakemail-bench-") as tmp:
+        root = Path(tmp)
+        _write(root)
+        loop = {suite: median_of(runs, lambda s=suite: _loop_seconds(root, s)) for suite in SUITES}
+    per_test = {s: 1000 * (t - loop["empty"]) / TESTS for s, t in loop.items()}
+    return [
+        Row(
+            f"{TESTS} tests: send one message + assert, overhead per test",
+            "ms",
+            per_test["fakemail"],
+            per_test["bare"],
+            "session-scoped bare aiosmtpd",
+            "<= 2 ms",
+        ),
+        Row(
+            "`fakemail` fixture alone (no mail), overhead per test",
+            "ms",
+            per_test["fixture"],
+            None,
+            "",
+            "<= 0.3 ms",
+        ),
+    ]
