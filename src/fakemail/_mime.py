@@ -51,7 +51,11 @@ ENCAPSULATING_SUBTYPES = frozenset({"rfc822", "global"})
 
 _LF = 0x0A
 _CR = 0x0D
-_BLANK_LINE = re.compile(rb"\n\r?\n")
+# The lines the stdlib's feedparser accepts in a header block (its `headerRE`): a field
+# ("name:"), a continuation (leading blank), or an mbox "From " line. The header ends at the
+# first other line: a blank line (the separator, skipped) or anything else (the body's first
+# line, kept) -- so header/body offsets agree with the fields the stdlib parses.
+_HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[ \t])[^\n]*(?:\n|\Z))*")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -105,7 +109,9 @@ class MimePart:
     """One node of the MIME tree: a whole message, a body part, or an encapsulated message.
 
     The header block is ``raw[start:body_start]`` (including the blank line that ends it, when
-    there is one); the body is ``raw[body_start:end]``. For a part of a multipart, the line
+    there is one); the body is ``raw[body_start:end]``. Like the stdlib's parser, the header
+    also ends at the first line that is not a header field or continuation (which then starts
+    the body), so ``b"hello"`` is a message with an empty header and a 5-octet body. For a part of a multipart, the line
     break before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is not
     part of ``end``.
 
@@ -290,14 +296,14 @@ def _opaque(raw: bytes, start: int, end: int) -> MimePart:
 
 
 def _header_end(raw: bytes, start: int, end: int) -> int:
-    """Offset just past the blank line ending the header block at *start*, else *end*."""
-    # A block that starts with a blank line has no header fields at all.
-    if raw.startswith(b"\n", start, end):
-        return start + 1
-    if raw.startswith(b"\r\n", start, end):
-        return start + 2
-    m = _BLANK_LINE.search(raw, start, end)
-    return m.end() if m else end
+    """Where the body of the part at ``raw[start:end]`` begins (see `_HEADER_LINES`)."""
+    m = _HEADER_LINES.match(raw, start, end)
+    pos = m.end() if m else start
+    if raw.startswith(b"\n", pos, end):
+        return pos + 1
+    if raw.startswith(b"\r\n", pos, end):
+        return pos + 2
+    return pos
 
 
 def _split_multipart(raw: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int, int]]:

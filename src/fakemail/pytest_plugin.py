@@ -144,14 +144,19 @@ def fakemail_server(fakemail_config: dict[str, Any]) -> Iterator[MailServer]:
         server.stop()
     # Errors no test's teardown collected (raised after the last test, or while only tests
     # using this fixture directly ran) are not lost.
-    _check(server, "after the last test using fakemail ended")
+    _raise_server_errors(server, "found when the session's server stopped")
 
 
-def _check(server: MailServer, when: str) -> None:
+def _raise_server_errors(server: MailServer, when: str = "") -> None:
+    """Re-raise errors recorded on server threads, without fakemail's frames in the report."""
+    __tracebackhide__ = True
     try:
         server.check()
     except ServerError as error:
-        raise ServerError(f"{error} ({when})") from error.__cause__
+        cause = error.__cause__
+        if when:
+            raise ServerError(f"{error} ({when})") from cause
+        raise ServerError(str(error)) from cause
 
 
 def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], list[object]]:
@@ -176,6 +181,38 @@ def _snapshot(server: MailServer) -> _Captured:
     return _Captured(server.messages, server.transcripts)
 
 
+def _start(
+    request: pytest.FixtureRequest, config: dict[str, Any], plugins: list[object]
+) -> tuple[MailServer, bool]:
+    """The server for one test and whether it is dedicated to it, configured."""
+    options, marker_plugins = _marker_options(request)
+    plugins = [*plugins, *marker_plugins]
+    if LISTENER_OPTIONS & options.keys():
+        # Host/port options cannot change on the shared server: give the test its own.
+        return MailServer(plugins=plugins, **{**config, **options}).start(), True
+    server: MailServer = request.getfixturevalue("fakemail_server")
+    server.reset()
+    _raise_server_errors(server, "raised after an earlier test ended, before this one started")
+    try:
+        server.configure(**options)
+        for plugin in plugins:
+            server.add_plugin(plugin, temporary=True)
+    except BaseException:
+        server.reset()
+        raise
+    return server, False
+
+
+def _finish(item: pytest.Item, server: MailServer, dedicated: bool) -> None:
+    # The call report is already made; keep what a teardown report needs, then restore the
+    # defaults so that the next test (or one using fakemail_server) starts clean.
+    item.stash[_CAPTURED_KEY] = _snapshot(server)
+    if dedicated:
+        server.stop()
+    else:
+        server.reset()
+
+
 @pytest.fixture
 def fakemail(
     request: pytest.FixtureRequest,
@@ -184,43 +221,17 @@ def fakemail(
 ) -> Generator[MailServer, None, None]:
     """A clean server for this test: empty store, the test's marker options and plugins.
 
-    The shared ``fakemail_server`` unless the marker sets listener options (``host``,
-    ``*_port``): then a dedicated server, stopped after the test. Server-thread errors during
-    the test are re-raised at teardown; options and plugins are restored afterwards.
+    The shared ``fakemail_server``, unless the marker sets listener options (``host``,
+    ``*_port``): then a dedicated server, stopped after the test. Errors raised on server
+    threads during the test are re-raised at teardown. Options and plugins are restored after.
     """
-    options, plugins = _marker_options(request)
-    plugins = [*fakemail_plugins, *plugins]
-    item = request.node
-    if LISTENER_OPTIONS & options.keys():
-        # Host/port options cannot change on the shared server: give the test its own.
-        server = MailServer(plugins=plugins, **{**fakemail_config, **options}).start()
-        item.stash[_SERVER_KEY] = server
-        try:
-            yield server
-            server.check()
-        finally:
-            item.stash[_CAPTURED_KEY] = _snapshot(server)
-            server.stop()
-        return
-    server = request.getfixturevalue("fakemail_server")
-    _check(server, "raised after an earlier test ended, before this one started")
-    server.reset()
-    try:
-        server.configure(**options)
-        for plugin in plugins:
-            server.add_plugin(plugin, temporary=True)
-    except BaseException:
-        server.reset()
-        raise
-    item.stash[_SERVER_KEY] = server
+    server, dedicated = _start(request, fakemail_config, fakemail_plugins)
+    request.node.stash[_SERVER_KEY] = server
     try:
         yield server
-        server.check()
+        _raise_server_errors(server)
     finally:
-        # The call report is already made; keep what a teardown report needs, then restore
-        # the defaults so that the next test (or one using fakemail_server) starts clean.
-        item.stash[_CAPTURED_KEY] = _snapshot(server)
-        server.reset()
+        _finish(request.node, server, dedicated)
 
 
 def _sections(captured: _Captured) -> list[tuple[str, str]]:

@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from fakemail._tls import certificates
+
 #: A module the inner test files import: how an app under test would send mail.
 MAILHELPERS = textwrap.dedent(
     """
@@ -31,5 +33,8 @@ MAILHELPERS = textwrap.dedent(
 @pytest.fixture
 def mailtester(pytester: pytest.Pytester) -> pytest.Pytester:
     """``pytester`` with a ``mailhelpers`` module next to the test files."""
+    # In-process runs drop the modules they imported; the test certificates (and with them
+    # the ``cryptography`` bindings, which break when imported twice) must come from here.
+    certificates()
     pytester.makepyfile(mailhelpers=MAILHELPERS)
     return pytester

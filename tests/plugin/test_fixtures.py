@@ -279,7 +279,7 @@ def test_server_thread_error_is_raised_at_teardown(mailtester: pytest.Pytester) 
             "*- fakemail: captured mail -*",
             "*(no messages captured)",
             "*- fakemail: transcripts -*",
-            "*C: *DATA*",
+            "C: data",
             "*S: 451 *",
         ]
     )

@@ -1015,6 +1015,8 @@ def decode_sasl(token: bytes) -> bytes | None:
     """
     if token == b"=":
         return b""
+    if len(token) % 4:
+        return None
     try:
         return base64.b64decode(token, validate=True)
     except (binascii.Error, ValueError):
