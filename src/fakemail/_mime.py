@@ -51,11 +51,13 @@ ENCAPSULATING_SUBTYPES = frozenset({"rfc822", "global"})
 
 _LF = 0x0A
 _CR = 0x0D
-# The lines the stdlib's feedparser accepts in a header block (its `headerRE`): a field
-# ("name:"), a continuation (leading blank), or an mbox "From " line. The header ends at the
-# first other line: a blank line (the separator, skipped) or anything else (the body's first
-# line, kept) -- so header/body offsets agree with the fields the stdlib parses.
-_HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[ \t])[^\n]*(?:\n|\Z))*")
+# The lines of a header block: a field ("name:", also RFC 5322 §4.5's obsolete "name :"), a
+# continuation (leading blank), or an mbox "From " line, as the stdlib's feedparser accepts
+# them. The header ends at the first other line: a blank line (the separator, skipped) or
+# anything else (the body's first line, kept), as in the feedparser.
+_HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*[ \t]*:|[ \t])[^\n]*(?:\n|\Z))*")
+# The feedparser stops at "name :", so the copy it parses has that blank removed.
+_OBS_FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]+:", re.MULTILINE)
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -111,9 +113,9 @@ class MimePart:
     The header block is ``raw[start:body_start]`` (including the blank line that ends it, when
     there is one); the body is ``raw[body_start:end]``. Like the stdlib's parser, the header
     also ends at the first line that is not a header field or continuation (which then starts
-    the body), so ``b"hello"`` is a message with an empty header and a 5-octet body. For a part of a multipart, the line
-    break before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1), so it is not
-    part of ``end``.
+    the body), so ``b"hello"`` is a message with an empty header and a 5-octet body. For a
+    part of a multipart, the line break before the next delimiter belongs to the delimiter
+    (RFC 2046 §5.1.1), so it is not part of ``end``.
 
     Parameters are in the order they were sent (an RFC 2231 parameter split into sections
     is placed where its first section was).
@@ -208,7 +210,10 @@ def index_message(raw: bytes) -> MimePart:
 def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> MimePart:
     body_start = _header_end(raw, start, end)
     try:
-        msg = _HEADER_PARSER.parsebytes(raw[start:body_start])
+        block = raw[start:body_start]
+        if _OBS_FIELD_NAME.search(block):
+            block = _OBS_FIELD_NAME.sub(rb"\1:", block)
+        msg = _HEADER_PARSER.parsebytes(block)
     except Exception:  # pragma: no cover - the feedparser is lenient; this is a safety net
         msg = Message(policy=_POLICY)
     if default_type != "text/plain":

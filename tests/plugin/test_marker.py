@@ -16,14 +16,14 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
         DEFAULT_SIZE = 25 * 1024 * 1024
 
 
-        @pytest.mark.fakemail(require_auth=True)
+        @pytest.mark.fakemail(require_auth=True, users={"app@example.com": "pw"})
         def test_require_auth(fakemail):
             assert fakemail.options.require_auth
             with pytest.raises(smtplib.SMTPSenderRefused) as info:
                 send(fakemail)
             assert info.value.smtp_code == 530
             with smtplib.SMTP(*fakemail.smtp, timeout=30) as client:
-                client.login("app@example.com", "anything")
+                client.login("app@example.com", "pw")
                 client.sendmail("app@example.com", ["bob@example.com"],
                                 raw_message("app@example.com", "bob@example.com", "auth", "x"))
             assert fakemail.assert_sent(subject="auth").envelope.auth_user == "app@example.com"
@@ -31,6 +31,7 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
 
         def test_defaults_again(fakemail):
             assert not fakemail.options.require_auth
+            assert fakemail.options.users == {}
             send(fakemail)
             assert fakemail.assert_sent().envelope.auth_user is None
 
@@ -60,6 +61,11 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
                 client.starttls(context=fakemail.client_ssl_context())
                 client.sendmail("app@example.com", ["bob@example.com"], "Subject: x\\r\\n\\r\\n")
             fakemail.assert_sent(subject="x")
+
+
+        def test_require_tls_restored(fakemail):
+            assert not fakemail.options.require_tls
+            send(fakemail)
 
 
         @pytest.mark.fakemail(max_message_size=200)
@@ -277,4 +283,4 @@ def test_marker_is_registered(mailtester: pytest.Pytester) -> None:
     result = mailtester.runpytest("--strict-markers")
     result.assert_outcomes(passed=1)
     result = mailtester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.fakemail(**options, plugins=[...]): *"])
+    result.stdout.fnmatch_lines(["@pytest.mark.fakemail(*options, plugins=*): options for this test's fakemail server *"])

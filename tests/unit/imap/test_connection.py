@@ -80,9 +80,7 @@ def test_greeting_command_and_response_bytes() -> None:
     assert feed(conn, b"a1 CAPABILITY\r\n") == [Capability("a1")]
     conn.send(Untagged((Atom("CAPABILITY"), Atom("IMAP4rev1"), Atom("IDLE"))))
     ok(conn, "a1", "CAPABILITY completed")
-    assert conn.data_to_send() == (
-        b"* CAPABILITY IMAP4rev1 IDLE\r\na1 OK CAPABILITY completed\r\n"
-    )
+    assert conn.data_to_send() == (b"* CAPABILITY IMAP4rev1 IDLE\r\na1 OK CAPABILITY completed\r\n")
     assert conn.data_to_send() == b""
 
 
@@ -609,7 +607,7 @@ def test_eof_mid_literal() -> None:
 
 def test_eof_while_discarding() -> None:
     conn = logged_in(max_literal=5)
-    (event,) = feed(conn, b"a APPEND x {9+}\r\nabc")
+    (_event,) = feed(conn, b"a APPEND x {9+}\r\nabc")
     conn.send(Tagged("a", "NO", "too big"))
     assert feed(conn, b"") == [ConnectionClosed()]
 
@@ -657,7 +655,9 @@ def answer_all(conn: ImapConnection, *, continuations: bool = True) -> list[Even
 @given(st.lists(st.binary(max_size=60), max_size=12))
 def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
     conn = ImapConnection(max_line=40, max_literal=1000)
-    try:
+    absurd = b"+}" in b"".join(chunks)  # only an absurd {n+} may end the connection
+
+    def run() -> None:
         for chunk in chunks:
             if chunk:
                 conn.receive_data(chunk)
@@ -665,10 +665,15 @@ def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
                 conn.data_to_send()
         conn.receive_data(b"")
         assert answer_all(conn)[-1:] == [ConnectionClosed()] or conn.state is ImapState.LOGOUT
+
+    if not absurd:
+        run()
+        return
+    try:
+        run()
     except RemoteProtocolError as exc:
-        # Only for an absurd non-synchronizing literal.
-        assert exc.reply.startswith(b"* BYE")
-        assert b"+}" in b"".join(chunks)
+        reply = exc.reply
+        assert reply.startswith(b"* BYE")
 
 
 TOKENS = [
@@ -747,6 +752,6 @@ def test_token_soup_one_event_per_tagged_line(lines: list[tuple[bytes, list[byte
     assert got[-1] == ConnectionClosed()
     commands = got[:-1]
     assert len(commands) == len(lines)
-    for event, line, (tag, _) in zip(commands, wire, lines):
+    for event, line, (tag, _) in zip(commands, wire, lines, strict=False):
         expected_tag = None if len(line) > max_line else tag.decode()
         assert getattr(event, "tag", None) == expected_tag, (event, line)

@@ -202,7 +202,7 @@ def test_fetch_of_2000_envelopes_is_fast() -> None:
                     "ENVELOPE",
                     (
                         "Mon, 1 Jan 2024 10:00:00 +0000",
-                        f"Message number {n} about \"things\"",
+                        f'Message number {n} about "things"',
                         address,
                         address,
                         address,

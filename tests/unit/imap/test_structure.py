@@ -644,9 +644,38 @@ def test_header_fields_of_message_without_header() -> None:
 
 
 def test_lines_that_are_not_fields_are_never_returned() -> None:
-    raw = b" leading continuation\r\nnot a field\r\nA: 1\r\n cont\r\n: no name\r\n\r\n"
+    raw = b" leading continuation\r\nA: 1\r\n cont\r\n: no name\r\n\r\nbody"
     root = _index(raw)
     assert section(raw, root, (), "HEADER.FIELDS.NOT", ("b",)) == b"A: 1\r\n cont\r\n\r\n"
+
+
+def test_header_ends_at_first_line_that_is_not_a_field() -> None:
+    # As in the stdlib's parser: a missing separator line starts the body at that line.
+    raw = b"Subject: x\r\nhello world\r\n\r\nmore"
+    root = _index(raw)
+    assert section(raw, root, (), "HEADER") == b"Subject: x\r\n"
+    assert section(raw, root, (), "TEXT") == b"hello world\r\n\r\nmore"
+    assert section(raw, root, (), "HEADER.FIELDS", ("subject",)) == b"Subject: x\r\n"
+    assert envelope(root)[1] == "x"
+    raw = b"hello\n"
+    root = _index(raw)
+    assert section(raw, root, (), "HEADER") == b""
+    assert section(raw, root, (), "TEXT") == b"hello\n"
+    assert body_structure(root, extensible=False) == (
+        "TEXT", "PLAIN", US_ASCII, None, None, "7BIT", 6, 1,
+    )  # fmt: skip
+
+
+def test_obsolete_blank_before_colon() -> None:
+    # RFC 5322 §4.5 obs-field: "name *WSP :"; later fields must not be lost either.
+    raw = b"From : a@x.example\r\nSubject\t: s\r\nTo: t@x.example\r\n\r\nbody"
+    root = _index(raw)
+    env = envelope(root)
+    assert env[1] == "s"
+    assert env[2] == ((None, None, "a", "x.example"),)
+    assert env[5] == ((None, None, "t", "x.example"),)
+    assert section(raw, root, (), "TEXT") == b"body"
+    assert section(raw, root, (), "HEADER.FIELDS", ("subject",)) == b"Subject\t: s\r\n\r\n"
 
 
 def test_single_part_message_numbering() -> None:
