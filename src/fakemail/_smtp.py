@@ -334,6 +334,8 @@ class SmtpHost:
         await asyncio.gather(*tasks, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
+        for sock, _ in self._sockets:
+            sock.close()  # idempotent; covers an SMTPS socket stopped before it was served
 
     def stop(self, timeout: float = 30.0) -> None:
         """Close listeners and every connection, stop the loop and join the thread."""

@@ -248,6 +248,9 @@ class TrioHost:
             else:
                 log.exception("fakemail: trio host crashed")
                 self.backend.record_error(error, "trio host")
+        finally:
+            for listener in self._listeners:
+                listener.sock.close()  # idempotent
 
     async def _main(self) -> None:
         self._token = trio.lowlevel.current_trio_token()
