@@ -5,6 +5,8 @@ import smtplib
 
 import pytest
 
+import fakemail
+
 USERS = {"app@example.com": "s3cret"}
 RAW = b"Subject: Hello\r\n\r\nHi.\r\n"
 
@@ -84,3 +86,20 @@ def test_pop3_plaintext_login_needs_tls(fakemail):
     with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
         client.user("bob@example.com")
     client.quit()
+
+
+class SharedPassword:
+    """Every account's password is "letmein"; whatever the mechanism, verify() checks it."""
+
+    @fakemail.hookimpl
+    def fakemail_authenticate(self, credentials):
+        return credentials.verify("letmein")
+
+
+@pytest.mark.fakemail(require_auth=True, plugins=[SharedPassword()])
+def test_custom_credential_check(fakemail):
+    with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
+        client.login("anyone@example.com", "letmein")  # CRAM-MD5: no password on the wire
+        client.sendmail("anyone@example.com", ["bob@example.com"], RAW)
+
+    fakemail.assert_sent(to="bob@example.com")

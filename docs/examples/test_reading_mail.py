@@ -81,3 +81,19 @@ def test_sent_by_smtp_read_by_imap(fakemail):
 
     subjects = imap_unread_subjects(*fakemail.imap, "bob@example.com", "x")
     assert subjects == ["Invoice 42"]
+
+
+def test_imaps(fakemail):
+    fakemail.deliver(INVOICE, to="bob@example.com")
+
+    context = fakemail.client_ssl_context()
+    with imaplib.IMAP4_SSL(*fakemail.imaps, ssl_context=context, timeout=10) as client:
+        client.login("bob@example.com", "any password")
+        _, [count] = client.select("INBOX", readonly=True)
+        assert count == b"1"
+
+
+def test_imap_starttls(fakemail):
+    with imaplib.IMAP4(*fakemail.imap, timeout=10) as client:
+        client.starttls(ssl_context=fakemail.client_ssl_context())
+        client.login("bob@example.com", "any password")

@@ -13,9 +13,8 @@ def send_welcome(smtp_host: str, smtp_port: int, address: str) -> None:
     message["From"] = "Example App <noreply@example.com>"
     message["To"] = address
     message["Subject"] = "Welcome to Example"
-    message.set_content(
-        "Thanks for signing up.\n\nConfirm your address: https://example.com/confirm?token=abc123\n"
-    )
+    link = "https://example.com/confirm?token=abc123"
+    message.set_content(f"Thanks for signing up.\n\nConfirm your address: {link}\n")
     with smtplib.SMTP(smtp_host, smtp_port, timeout=10) as client:
         client.send_message(message)
 

@@ -30,6 +30,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import Compat32
 from email.utils import collapse_rfc2231_value
+from types import MappingProxyType
 
 __all__ = [
     "ENCAPSULATING_SUBTYPES",
@@ -74,6 +75,7 @@ class _RawPolicy(Compat32):
 
 
 _POLICY = _RawPolicy()
+_NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 _HEADER_PARSER = BytesHeaderParser(policy=_POLICY)
 
 
@@ -128,7 +130,8 @@ class MimePart:
     end: int
     """Offset just past the last octet of the body."""
     headers: Message
-    """The header block as parsed by the stdlib (compat32 semantics, raw string values)."""
+    """The header block as parsed by the stdlib (compat32 semantics, raw string values).
+    Shared, so do not modify it."""
     fields: Mapping[str, str]
     """First occurrence of each header field: lower-cased name -> unfolded, stripped value."""
     maintype: str
@@ -218,7 +221,7 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
         msg = Message(policy=_POLICY)
     if default_type != "text/plain":
         msg.set_default_type(default_type)
-    fields = _fields(msg)
+    fields = MappingProxyType(_fields(msg))
 
     maintype, _, subtype = msg.get_content_type().partition("/")
     params = _params(msg, "content-type") if "content-type" in fields else ()
@@ -283,7 +286,7 @@ def _opaque(raw: bytes, start: int, end: int) -> MimePart:
         body_start=start,
         end=end,
         headers=Message(policy=_POLICY),
-        fields={},
+        fields=_NO_FIELDS,
         maintype="text",
         subtype="plain",
         params=(),

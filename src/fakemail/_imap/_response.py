@@ -127,6 +127,13 @@ def _quoted_bytes(data: bytes) -> bytes:
     return b'"' + data + b'"'
 
 
+def _mailbox(name: str, utf8: bool) -> str:
+    try:
+        return encode_mailbox(name, utf8=utf8)
+    except ValueError as exc:
+        raise LocalProtocolError(str(exc)) from None
+
+
 def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
     # Exact-type checks first: they are much cheaper than isinstance() against the
     # Sequence ABC, and FETCH ENVELOPE/BODYSTRUCTURE responses are thousands of small values.
@@ -134,11 +141,15 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
     if kind is tuple or kind is list:
         items = cast("tuple[ImapValue, ...]", value)
         out.append(b"(")
-        if items:
-            _render_into(out, items[0], utf8)
-            for item in items[1:]:
+        # RFC 3501 §9: adjacent parenthesised lists at the start of a list are not separated
+        # ("(" 1*address ")", body-type-mpart = 1*body SP media-subtype); everything else is.
+        after_list = False
+        for index, item in enumerate(items):
+            is_list = type(item) is tuple or type(item) is list
+            if index and not (is_list and after_list):
                 out.append(b" ")
-                _render_into(out, item, utf8)
+            _render_into(out, item, utf8)
+            after_list = is_list and (after_list or index == 0)
         out.append(b")")
     elif value is None:
         out.append(b"NIL")
@@ -146,7 +157,7 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
         if isinstance(value, Atom):
             out.append(value.encode())
             return
-        text: str = encode_mailbox(value, utf8=utf8) if isinstance(value, Mailbox) else value
+        text: str = _mailbox(value, utf8) if isinstance(value, Mailbox) else value
         unsafe = _UNSAFE_STR if utf8 else _UNSAFE_STR_ASCII
         if len(text) <= MAX_QUOTED and unsafe.search(text) is None:
             if "\\" in text or '"' in text:

@@ -51,11 +51,12 @@ class Pop3Hosted:
                 if isinstance(event, ConnectionClosed):
                     continue
                 try:
-                    response = self.session.handle(event)
+                    # send() raises LocalProtocolError for an answer of the wrong kind, and
+                    # changes nothing then: the -ERR below still answers the command.
+                    connection.send(self.session.handle(event))
                 except Exception as error:
                     self.backend.record_error(error, f"POP3 {type(event).__name__}")
-                    response = Err("internal error in the test mail server", code="SYS/TEMP")
-                connection.send(response)
+                    connection.send(Err("internal error in the test mail server", code="SYS/TEMP"))
 
     def data_to_send(self) -> bytes:
         """Bytes queued for the client."""

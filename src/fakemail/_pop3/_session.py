@@ -65,7 +65,10 @@ def wire_size(message: Message) -> int:
     return len(raw) + raw.count(b"\n") - raw.count(b"\r\n") + missing_end
 
 
-_HEADER_END: Final = re.compile(rb"\r?\n\r?\n")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+# The blank line ending the header; at the very start when the message has no header.
+_HEADER_END: Final = re.compile(rb"(?:\A|\n)\r?\n")
 
 
 def top_of(raw: bytes, lines: int) -> bytes:
@@ -100,7 +103,10 @@ class Pop3Session:
         self.is_tls = is_tls
         options = backend.options
         self.hostname = options.hostname
-        self.timestamp = make_challenge(self.hostname)  # APOP, RFC 1939 §7
+        try:
+            self.timestamp = make_challenge(self.hostname)  # APOP, RFC 1939 §7
+        except ValueError:  # a host name not fit for msg-id syntax (spaces, IDN, "@")
+            self.timestamp = make_challenge()
         self._user: str | None = None
         self._mechanism: Mechanism | None = None
         #: The account whose maildrop this session holds (locked), once logged in.
@@ -160,11 +166,17 @@ class Pop3Session:
         if self.account is None:
             return Ok("fakemail POP3 server signing off")
         # RFC 1939 §6: the UPDATE state removes the messages marked as deleted.
+        store = self.backend.store
         doomed = [e.uid for e in self._drop if e.deleted]
+        removed: tuple[int, ...] = ()
         try:
-            removed = self.backend.store.expunge(self.account, INBOX, doomed) if doomed else ()
+            # UIDs are only meaningful in the INBOX incarnation seen at login: after
+            # server.clear() or an IMAP RENAME of INBOX the same UIDs name other messages.
+            current = store.folder_modseq(self.account, INBOX)
+            if doomed and current is not None and current[0] == self._uidvalidity:
+                removed = store.expunge(self.account, INBOX, doomed)
         except StoreError:
-            removed = ()  # INBOX vanished (e.g. renamed over IMAP): nothing left to delete
+            pass  # INBOX vanished meanwhile: nothing left to delete
         finally:
             self.release()
         left = len(self._drop) - len(doomed)
@@ -224,9 +236,15 @@ class Pop3Session:
         return Err(f"authentication failed: {step.reason}", code="AUTH")
 
     def _login(self, username: str, credentials: Credentials) -> Response:
-        if not username or not self.backend.authenticate("pop3", username, credentials):
-            return Err("invalid user name or password", code="AUTH")
         address = normalize_address(username)
+        # SASL user names are decoded base64 and may hold CR, LF or NUL: no such account,
+        # and such a name could not be echoed in the +OK line.
+        if (
+            not address
+            or _CONTROL.search(address)
+            or not self.backend.authenticate("pop3", username, credentials)
+        ):
+            return Err("invalid user name or password", code="AUTH")
         store = self.backend.store
         if not store.lock_maildrop(address):
             return Err("maildrop already locked by another session", code="IN-USE")

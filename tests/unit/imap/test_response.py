@@ -85,7 +85,7 @@ def test_mailbox_names_are_encoded() -> None:
     assert render_value(Mailbox('a"b')) == b'"a\\"b"'
 
 
-@pytest.mark.parametrize("bad", [True, False, 1.5, object(), {"a": 1}])
+@pytest.mark.parametrize("bad", [True, False, 1.5, object(), {"a": 1}, Mailbox("\ud800")])
 def test_non_values_are_refused(bad: object) -> None:
     with pytest.raises(LocalProtocolError):
         render_value(bad)  # type: ignore[arg-type]
@@ -225,3 +225,12 @@ def test_fetch_of_2000_envelopes_is_fast() -> None:
     assert out.count(b"FETCH") == 2000
     # The budget is 0.1 s; leave headroom for slow CI machines.
     assert best < 0.1, best
+
+
+def test_adjacent_lists_at_the_start_of_a_list_are_not_separated() -> None:
+    # RFC 3501 §9: "(" 1*address ")" and body-type-mpart = 1*body SP media-subtype.
+    addresses = (("A", None, "a", "x.org"), ("B", None, "b", "x.org"))
+    assert render_value(addresses) == b'(("A" NIL "a" "x.org")("B" NIL "b" "x.org"))'
+    multipart = (("TEXT",), ("IMAGE",), "MIXED", ("BOUNDARY", "b"))
+    assert render_value(multipart) == b'(("TEXT")("IMAGE") "MIXED" ("BOUNDARY" "b"))'
+    assert render_value(("d", ("x",), ("y",))) == b'("d" ("x") ("y"))'
