@@ -144,9 +144,16 @@ class Dovecot:
         self.imap_port, self.pop3_port = free_port(), free_port()
         self.user = "user@example.org"
         subprocess.run(
-            ["bash", str(self.script), "start", str(self.dir), str(self.imap_port),
-             str(self.pop3_port)],
-            check=True, capture_output=True,
+            [
+                "bash",
+                str(self.script),
+                "start",
+                str(self.dir),
+                str(self.imap_port),
+                str(self.pop3_port),
+            ],
+            check=True,
+            capture_output=True,
         )
         self.owner = os.environ.get("REF_DOVECOT_USER", "nobody")
 

@@ -146,33 +146,39 @@ def _describe(server: MailServer, ca_path: str) -> str:
     return "\n".join(lines)
 
 
-class _MessageLog:
-    """``-v``: a plugin logging each stored message (runs on a server thread)."""
+class _ActivityLog:
+    """``-v``: logs each protocol session and each stored message, in order.
 
-    @hookimpl
-    def fakemail_message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
-        """Log one line per accepted message."""
-        log.info("message %s; delivered to %s", describe_message(message), ", ".join(mailboxes))
-
-
-class _SessionLog:
-    """``-v``: logs each new protocol session, found in the server's transcripts.
-
-    Polled from the otherwise idle main thread: the hosts have no "session opened" hook.
+    New sessions are found in the server's transcripts (the hosts have no "session opened"
+    hook): polled from the otherwise idle main thread, and before each message is logged, so
+    that a message never comes before the session that sent it. A fakemail plugin.
     """
 
-    def __init__(self, server: MailServer) -> None:
-        self._server = server
+    def __init__(self) -> None:
+        self.server: MailServer | None = None
         self._seen = 0
+        self._lock = threading.Lock()
 
     def poll(self) -> None:
         """Log the sessions that started since the last call."""
-        for transcript in self._server.transcripts:
-            if transcript.id > self._seen:
-                self._seen = transcript.id
-                log.info(
-                    "%s session #%d from %s", transcript.protocol, transcript.id, transcript.peer
-                )
+        if self.server is None:
+            return
+        with self._lock:
+            for transcript in self.server.transcripts:
+                if transcript.id > self._seen:
+                    self._seen = transcript.id
+                    log.info(
+                        "%s session #%d from %s",
+                        transcript.protocol,
+                        transcript.id,
+                        transcript.peer,
+                    )
+
+    @hookimpl
+    def fakemail_message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
+        """Log one line per accepted message (on a server thread)."""
+        self.poll()
+        log.info("message %s; delivered to %s", describe_message(message), ", ".join(mailboxes))
 
 
 def _fail(message: str) -> int:
@@ -196,9 +202,10 @@ def serve(args: argparse.Namespace) -> int:
     # Installed before the servers start, so that an early Ctrl-C is a clean stop too.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        plugins = [_MessageLog()] if args.verbose else []
+        activity = _ActivityLog()
         try:
-            server = MailServer(plugins=plugins, **_options(args)).start()
+            server = MailServer(plugins=[activity] if args.verbose else [], **_options(args))
+            activity.server = server.start()
         except (ConfigError, OSError) as error:
             # Port in use, bad host, bad option: one line, no traceback.
             return _fail(str(error))
@@ -219,10 +226,9 @@ def serve(args: argparse.Namespace) -> int:
                 print(_describe(server, ca_path), flush=True)
             # Signal handlers run on this (main) thread between waits and set the event.
             if args.verbose:
-                sessions = _SessionLog(server)
                 while not stop.wait(_POLL_SECONDS):
-                    sessions.poll()
-                sessions.poll()
+                    activity.poll()
+                activity.poll()
             else:
                 stop.wait()
         finally:

@@ -77,6 +77,18 @@ class _Handler:
             return _TEMPFAIL
         return None if reply is None else str(reply)
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: AioSession,
+        envelope: AioEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        # aiosmtpd answers pipelined commands in order but does not advertise it (RFC 2920).
+        session.host_name = hostname  # with this hook, aiosmtpd leaves it to us
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_MAIL(
         self,
         server: SMTP,
