@@ -202,7 +202,8 @@ class ServerProcess:
         self.endpoints = {k: tuple(v) for k, v in json.loads(self.proc.stdout.readline()).items()}
 
     def fill(self, count: int, user: str) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.proc.stdin.write(f"fill {count} {user}\n")
         self.proc.stdin.flush()
         assert self.proc.stdout.readline().strip() == "ok"

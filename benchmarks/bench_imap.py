@@ -66,7 +66,7 @@ def _read_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> by
     while marker not in data:
         chunk = sock.recv(65536)
         if not chunk:
-            raise ConnectionError("closed while waiting for %r" % marker)
+            raise ConnectionError(f"closed while waiting for {marker!r}")
         data += chunk
     return data
 
