@@ -34,6 +34,22 @@ _HINTS: Final = {
 
 #: How often ``-v`` looks for new sessions (the main thread has nothing else to do).
 _POLL_SECONDS: Final = 0.1
+#: Longest wait of the main thread: Python runs signal handlers on the main thread, and a
+#: blocking wait there is not interrupted when the OS delivers the signal to another thread.
+_WAKE_SECONDS: Final = 1.0
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+
+def _start(server: MailServer) -> MailServer:
+    """Start ``server`` with SIGINT/SIGTERM blocked, so that its threads inherit the block and
+    the OS delivers those signals to the main thread, which runs their handlers at once."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return server.start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        return server.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def parse_user(text: str) -> tuple[str, str]:
@@ -200,12 +216,12 @@ def serve(args: argparse.Namespace) -> int:
         stop.set()
 
     # Installed before the servers start, so that an early Ctrl-C is a clean stop too.
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     try:
         activity = _ActivityLog()
         try:
             server = MailServer(plugins=[activity] if args.verbose else [], **_options(args))
-            activity.server = server.start()
+            activity.server = _start(server)
         except (ConfigError, OSError) as error:
             # Port in use, bad host, bad option: one line, no traceback.
             return _fail(str(error))
@@ -224,13 +240,13 @@ def serve(args: argparse.Namespace) -> int:
                 print(json.dumps({"listeners": listeners, "ca_cert": ca_path}), flush=True)
             else:
                 print(_describe(server, ca_path), flush=True)
-            # Signal handlers run on this (main) thread between waits and set the event.
-            if args.verbose:
-                while not stop.wait(_POLL_SECONDS):
+            # The signal handlers run on this (main) thread and set the event.
+            wake = _POLL_SECONDS if args.verbose else _WAKE_SECONDS
+            while not stop.wait(wake):
+                if args.verbose:
                     activity.poll()
+            if args.verbose:
                 activity.poll()
-            else:
-                stop.wait()
         finally:
             server.stop()
         if not args.json:

@@ -28,6 +28,28 @@ STANDALONE_PORTS: Final[Mapping[str, int]] = {
 LISTENER_OPTIONS: Final = frozenset({"host", *(f"{name}_port" for name in LISTENERS)})
 
 
+_PORT: Final = (int, type(None))
+_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
+    "host": (str,),
+    **{f"{name}_port": _PORT for name in LISTENERS},
+    "hostname": (str,),
+    "require_auth": (bool,),
+    "require_tls": (bool,),
+    **dict.fromkeys(
+        (
+            "max_message_size",
+            "smtp_max_line_length",
+            "max_line_length",
+            "max_connections",
+            "transcript_sessions",
+            "transcript_bytes",
+        ),
+        (int,),
+    ),
+    **dict.fromkeys(("smtp_timeout", "pop3_timeout", "imap_timeout"), (int, float)),
+}
+
+
 @final
 @dataclass(frozen=True)
 class Options:
@@ -75,6 +97,19 @@ class Options:
     transcript_bytes: int = 16 * 1024
 
     def __post_init__(self) -> None:
+        # Values from markers and config files are not type-checked: say what is wrong
+        # (ConfigError) rather than fail below with a TypeError.
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            wanted = _TYPES.get(item.name)
+            if wanted is None:
+                continue
+            if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
+                names = " or ".join("None" if t is type(None) else t.__name__ for t in wanted)
+                raise ConfigError(f"{item.name} must be {names}, got {value!r}")
+        for name in ("transcript_sessions", "transcript_bytes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)!r}")
         for name in ("max_message_size", "max_line_length", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -45,7 +45,10 @@ def _text_matches(flt: TextFilter, value: str | None, *, casefold: bool = False)
 
 
 def _check_filter(name: str, flt: object) -> TextFilter:
-    if isinstance(flt, (str, re.Pattern)) or callable(flt):
+    if isinstance(flt, re.Pattern):
+        if isinstance(flt.pattern, str):  # a bytes pattern cannot search decoded text
+            return flt
+    elif isinstance(flt, str) or callable(flt):
         return flt
     raise ConfigError(f"{name}= takes a string, a compiled regex or a callable, got {flt!r}")
 

@@ -267,7 +267,12 @@ class Message:
         part = self.email.get_body(preferencelist=(subtype,))
         if part is None or part.get_content_subtype() != subtype:
             return None
-        content = part.get_content()
+        try:
+            content = part.get_content()
+        except LookupError:
+            # An unknown charset: show the text anyway rather than fail every body filter.
+            payload = part.get_payload(decode=True)
+            content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
         return content if isinstance(content, str) else None
 
     @property

@@ -7,7 +7,7 @@ server reconfigured per test) never see each other's plugins.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, final
 
 import pluggy
@@ -28,14 +28,24 @@ ENTRY_POINT_GROUP = "fakemail"
 
 @final
 class DefaultPlugin:
-    """fakemail's own behaviour, registered like any plugin and run last."""
+    """fakemail's own behaviour, registered like any plugin and run last.
+
+    The defaults are wrappers, not ``trylast`` implementations: pluggy calls a ``trylast``
+    implementation registered later *after* an earlier one, so a plugin's own ``trylast``
+    fallback would never be asked. A wrapper answers only when no implementation did.
+    """
 
     def __init__(self, options: Callable[[], Options]) -> None:
         self._options = options
 
-    @hookspecs.hookimpl(trylast=True)
-    def fakemail_authenticate(self, username: str, credentials: Credentials) -> bool:
+    @hookspecs.hookimpl(wrapper=True)
+    def fakemail_authenticate(
+        self, username: str, credentials: Credentials
+    ) -> Generator[None, bool | None, bool]:
         """Any password when no users are configured; otherwise the configured one."""
+        decided = yield
+        if decided is not None:
+            return decided
         options = self._options()
         if not options.checks_credentials:
             return True
@@ -45,10 +55,13 @@ class DefaultPlugin:
                 return credentials.verify(password)
         return False
 
-    @hookspecs.hookimpl(trylast=True)
-    def fakemail_route(self, recipient: str) -> Sequence[str]:
+    @hookspecs.hookimpl(wrapper=True)
+    def fakemail_route(
+        self, recipient: str
+    ) -> Generator[None, Sequence[str] | None, Sequence[str]]:
         """Each recipient's copy goes to the recipient's own account."""
-        return [recipient]
+        decided = yield
+        return [recipient] if decided is None else decided
 
 
 @final
@@ -85,8 +98,12 @@ class Plugins:
         if self.manager.is_registered(plugin):
             return
         self.manager.register(plugin)
-        self.manager.check_pending()
         self._defaults_only.clear()
+        try:
+            self.manager.check_pending()
+        except Exception:
+            self.manager.unregister(plugin)  # a rejected plugin must not stay half-registered
+            raise
         if temporary:
             self._temporary.append(plugin)
 

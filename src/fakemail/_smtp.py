@@ -103,7 +103,9 @@ class _Handler:
         if not address.isascii() and "SMTPUTF8" not in options:
             # RFC 6531 §3.4: a non-ASCII address needs the SMTPUTF8 parameter.
             return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter"
-        reply = self._decide("fakemail_smtp_mail_from", session, address, tuple(options))
+        # aiosmtpd gives the null sender as "<>"; hooks and envelopes use "" (RFC 5321 §4.5.5).
+        sender = "" if address == "<>" else address
+        reply = self._decide("fakemail_smtp_mail_from", session, sender, tuple(options))
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
         envelope.mail_from = address
@@ -131,7 +133,7 @@ class _Handler:
         raw = envelope.original_content or b""
         info = _session_info(session)
         ours = Envelope(
-            sender=envelope.mail_from or "",
+            sender="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
             recipients=tuple(envelope.rcpt_tos),
             client_address=_peer(session),
             helo=session.host_name,

@@ -51,6 +51,7 @@ DEFAULT_FOLDERS: Final[tuple[tuple[str, str | None], ...]] = (
     ("Archive", "\\Archive"),
 )
 _EMPTY: Final[frozenset[str]] = frozenset()
+_UIDVALIDITY: Final = itertools.count(int(time.time()) & 0x3FFFFFFF)
 
 
 class StoreError(Exception):
@@ -166,8 +167,9 @@ class MailStore:
         self._listeners: list[Callable[[Change], None]] = []
         self._seq = itertools.count(1)
         # UIDVALIDITY must never repeat for a folder name (RFC 3501 §2.3.1.1), also across
-        # clear(); a process-wide counter seeded from the clock guarantees it.
-        self._uidvalidity = itertools.count(int(time.time()) & 0x3FFFFFFF)
+        # clear() and across servers made again on the same port; a process-wide counter
+        # seeded from the clock guarantees it (next() on a count is atomic in CPython).
+        self._uidvalidity = _UIDVALIDITY
         self._maildrop_locks: set[str] = set()
         self._version = 0
         self.delimiter = hierarchy_delimiter
@@ -354,6 +356,15 @@ class MailStore:
                 account.folders[INBOX] = _Folder(INBOX, next(self._uidvalidity))
             else:
                 prefix = old_key + self.delimiter
+                # RFC 3501 §6.3.5: subfolders are renamed too; refuse before changing anything
+                # if one of their new names is taken.
+                taken = [
+                    new_key + key[len(old_key) :]
+                    for key in account.folders
+                    if key.startswith(prefix) and new_key + key[len(old_key) :] in account.folders
+                ]
+                if taken:
+                    raise StoreError("ALREADYEXISTS", f"folder {taken[0]!r} already exists")
                 renamed: dict[str, _Folder] = {}
                 for key, folder in account.folders.items():
                     if key == old_key:

@@ -138,19 +138,29 @@ class _Connection:
             self.sending = False
 
     async def run(self) -> None:
+        failure: Exception | None = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._watch_store)
             try:
                 await self._read_loop()
+            except Exception as error:
+                # Re-raised outside the nursery, so that it is not wrapped in an
+                # ExceptionGroup: the caller tells a client going away from a bug by its type.
+                failure = error
             finally:
                 nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     async def _watch_store(self) -> None:
         while True:
             await self.wakeup.wait()
             self.wakeup = trio.Event()
             self.session.store_changed()
-            await self.flush()
+            try:
+                await self.flush()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return  # the client went away; the read loop ends the connection
 
     async def _read_loop(self) -> None:
         session = self.session
@@ -243,6 +253,9 @@ class TrioHost:
             trio.run(self._main)
         except BaseException as error:
             if not self._ready.is_set():
+                # Unwrap the nursery's group so that start() raises, e.g., the OSError itself.
+                while (inner := getattr(error, "exceptions", None)) and len(inner) == 1:
+                    error = inner[0]
                 self._startup_error = error
                 self._ready.set()
             else:

@@ -84,7 +84,8 @@ class Serve:
             text=True,
             bufsize=1,
         )
-        assert self.process.stdout is not None and self.process.stderr is not None
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
         self.stdout = _Lines(self.process.stdout)
         self.stderr = _Lines(self.process.stderr)
 
@@ -118,7 +119,8 @@ class Serve:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(TIMEOUT)
-        assert self.process.stdout is not None and self.process.stderr is not None
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
         self.process.stdout.close()
         self.process.stderr.close()
 
@@ -193,6 +195,7 @@ def test_tls_with_the_written_ca_certificate(serve: Callable[..., Serve], tmp_pa
     smtps = info["listeners"]["smtps"]
     with smtplib.SMTP_SSL(smtps["host"], smtps["port"], context=context, timeout=TIMEOUT) as c:
         c.sendmail("app@example.com", ["bob@example.com"], MESSAGE)
+        assert isinstance(c.sock, ssl.SSLSocket)
         assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
     smtp = info["listeners"]["smtp"]
     with smtplib.SMTP("localhost", smtp["port"], timeout=TIMEOUT) as c:
@@ -236,14 +239,17 @@ def test_verbose_logs_sessions_and_messages(serve: Callable[..., Serve]) -> None
     server = serve("--json", "-v", *ALL_RANDOM)
     smtp = server.ready_json()["listeners"]["smtp"]
     _send(smtp["host"], smtp["port"])
-    server.stderr.until(lambda line: re.search(r"smtp session #1 from 127\.0\.0\.1:\d+$", line))
+    session = re.compile(r"smtp session #1 from 127\.0\.0\.1:\d+$")
+    server.stderr.until(lambda line: session.search(line) is not None)
     server.stderr.until(
-        lambda line: re.search(
-            r"message #1 .* from app@example.com to bob@example.com subject 'Welcome'; "
-            r"delivered to bob@example.com$",
-            line,
+        lambda line: (
+            re.search(
+                r"message #1 .* from app@example.com to bob@example.com subject 'Welcome'; "
+                r"delivered to bob@example.com$",
+                line,
+            )
+            is not None
         )
-        is not None
     )
     assert server.stop() == 0
     assert not any("Traceback" in line for line in server.stderr.rest())
@@ -289,7 +295,9 @@ def test_bad_arguments_are_usage_errors(
     assert server.wait() == 2
     stderr = server.stderr.rest()
     assert stderr[0].startswith("usage: fakemail serve ")
-    assert re.fullmatch(r"fakemail serve: error: " + re.escape(error).replace(r"\*", ".*"), stderr[-1])
+    assert re.fullmatch(
+        r"fakemail serve: error: " + re.escape(error).replace(r"\*", ".*"), stderr[-1]
+    )
     assert not any("Traceback" in line for line in stderr)
 
 

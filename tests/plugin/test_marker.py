@@ -55,7 +55,7 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
         def test_require_tls(fakemail):
             with smtplib.SMTP(*fakemail.smtp, timeout=30) as client:
                 with pytest.raises(smtplib.SMTPSenderRefused) as info:
-                    client.sendmail("app@example.com", ["bob@example.com"], "Subject: x\\r\\n\\r\\n")
+                    client.sendmail("app@example.com", ["bob@example.com"], "Subject: x\\r\\n")
                 assert info.value.smtp_code == 530
             with smtplib.SMTP(*fakemail.smtp, timeout=30) as client:
                 client.starttls(context=fakemail.client_ssl_context())
@@ -249,7 +249,9 @@ def test_dedicated_server_reports_thread_errors(mailtester: pytest.Pytester) -> 
         ("smtp_port=-1", "*ConfigError: smtp_port must be 0..65535 or None, got -1*"),
     ],
 )
-def test_bad_marker_is_a_setup_error(mailtester: pytest.Pytester, marker: str, message: str) -> None:
+def test_bad_marker_is_a_setup_error(
+    mailtester: pytest.Pytester, marker: str, message: str
+) -> None:
     mailtester.makepyfile(
         f"""
         import pytest
@@ -283,4 +285,6 @@ def test_marker_is_registered(mailtester: pytest.Pytester) -> None:
     result = mailtester.runpytest("--strict-markers")
     result.assert_outcomes(passed=1)
     result = mailtester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.fakemail(*options, plugins=*): options for this test's fakemail server *"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.fakemail(*options, plugins=*): options for this test's fakemail server *"]
+    )

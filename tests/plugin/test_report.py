@@ -119,7 +119,7 @@ def test_assert_sent_failure_message(mailtester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            ">       fakemail.assert_sent(to=\"carol@example.com\", subject=\"Welcome\")",
+            '>       fakemail.assert_sent(to="carol@example.com", subject="Welcome")',
             "E       fakemail._exceptions.MailAssertionError: "
             "expected 1 matching message(s), found 0",
             "E       Filters: to='carol@example.com', subject='Welcome'",

@@ -8,6 +8,7 @@ libraries that use them internally keep working.
 from __future__ import annotations
 
 import socket
+
 import pytest
 
 _NETWORK_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})

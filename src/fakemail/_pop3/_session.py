@@ -144,12 +144,13 @@ class Pop3Session:
 
     def _do_capa(self, command: Capa) -> Response:
         caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"]
-        if self.account is None:
-            if not self._plaintext_refused:
-                caps += ["USER", "SASL " + " ".join(MECHANISMS)]
-            if not self.is_tls:
-                caps.append("STLS")
-            caps.append("UTF8")
+        # RFC 2449 §5: what AUTHORIZATION offers MUST be announced in both states (USER,
+        # SASL, UTF8 too: RFC 5034 §3, RFC 6856 §2); STLS is the exception (RFC 2595 §4).
+        if not self._plaintext_refused:
+            caps += ["USER", "SASL " + " ".join(MECHANISMS)]
+        if self.account is None and not self.is_tls:
+            caps.append("STLS")
+        caps.append("UTF8")
         caps.append(f"IMPLEMENTATION {IMPLEMENTATION}")
         return MultiLine("Capability list follows", "".join(c + "\r\n" for c in caps).encode())
 
@@ -203,6 +204,7 @@ class Pop3Session:
         return self._login(user, password_credentials(user, command.password, mechanism="USER"))
 
     def _do_apop(self, command: Apop) -> Response:
+        # Allowed before TLS even with require_tls: APOP does not send the password.
         credentials = apop_credentials(command.name, self.timestamp, command.digest)
         return self._login(command.name, credentials)
 

@@ -12,7 +12,10 @@ import poplib
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,7 +31,7 @@ Send = Callable[..., None]
 RawConnect = Callable[..., "RawClient"]
 
 
-def new_server(**options: object) -> MailServer:
+def new_server(**options: Any) -> MailServer:
     """A started server with SMTP and POP3 only (plus ``options``)."""
     return MailServer(imap_port=None, imaps_port=None, **options).start()
 
@@ -46,7 +49,9 @@ def shared_pop3_server() -> Iterator[MailServer]:
 def server(shared_pop3_server: MailServer) -> Iterator[MailServer]:
     """The shared server, reset; errors recorded on server threads fail the test."""
     shared_pop3_server.reset()
-    shared_pop3_server.check()  # a previous test's leftovers are not this test's fault
+    # Connections closed at the previous test's teardown end on the server a moment later:
+    # an error from one of them surfaces here rather than nowhere.
+    shared_pop3_server.check()
     yield shared_pop3_server
     shared_pop3_server.check()
 
@@ -55,6 +60,23 @@ def server(shared_pop3_server: MailServer) -> Iterator[MailServer]:
 def addr() -> str:
     """An address no other test uses."""
     return f"user{next(_accounts)}@example.com"
+
+
+@pytest.fixture
+def wait_unlocked(server: MailServer) -> Callable[[str], None]:
+    """``wait_unlocked(address)``: wait until no POP3 session holds that maildrop, i.e. the
+    server has processed the end of the connection that held it. (The lock is not a store
+    change, so there is nothing to be woken by: poll, briefly, with a deadline.)"""
+
+    def wait_unlocked(address: str) -> None:
+        store = server.store
+        deadline = time.monotonic() + TIMEOUT
+        while not store.lock_maildrop(address):
+            assert time.monotonic() < deadline, f"the maildrop of {address} stayed locked"
+            threading.Event().wait(0.005)
+        store.unlock_maildrop(address)
+
+    return wait_unlocked
 
 
 @pytest.fixture
