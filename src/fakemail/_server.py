@@ -445,6 +445,7 @@ class MailServer:
         if not recipients:
             raise ConfigError("deliver() needs at least one recipient in to=")
         raw = _to_bytes(message)
+        flags = tuple(flags)  # read once: every recipient's copy gets the same flags
         store = self._backend.store
         envelope = Envelope(sender="", recipients=recipients, protocol="api")
         stored = Message(raw, envelope, datetime.now(timezone.utc), store.next_message_seq())

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, AnyStr, Final, final
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
 
@@ -159,6 +159,10 @@ class _Handler:
         return reply or f"250 2.0.0 OK: queued as {message.seq}"
 
     async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):
+            # The client's STARTTLS handshake failed: its problem, not a server error.
+            # aiosmtpd closes the connection and sends no reply.
+            return "454 4.7.0 TLS handshake failed"
         self.backend.record_error(error, "SMTP session")
         return _TEMPFAIL
 

@@ -97,10 +97,10 @@ def _session_options(config: pytest.Config) -> dict[str, Any]:
     for name in ("require_auth", "require_tls"):
         if config.getoption(f"fakemail_{name}") or config.getini(f"fakemail_{name}"):
             options[name] = True
-    size = config.getoption("fakemail_max_message_size") or config.getini(
-        "fakemail_max_message_size"
-    )
-    if size:
+    size = config.getoption("fakemail_max_message_size")
+    if size is None:  # not "or": a flag of 0 is an error to report, not a missing flag
+        size = config.getini("fakemail_max_message_size") or None
+    if size is not None:
         try:
             options["max_message_size"] = int(size)
         except ValueError:
@@ -208,7 +208,7 @@ def _finish(item: pytest.Item, server: MailServer, dedicated: bool) -> None:
     # defaults so that the next test (or one using fakemail_server) starts clean.
     item.stash[_CAPTURED_KEY] = _snapshot(server)
     if dedicated:
-        server.stop()
+        server.stop()  # idempotent
     else:
         server.reset()
 
@@ -229,6 +229,8 @@ def fakemail(
     request.node.stash[_SERVER_KEY] = server
     try:
         yield server
+        if dedicated:
+            server.stop()  # first, so that errors while closing sessions are reported too
         _raise_server_errors(server)
     finally:
         _finish(request.node, server, dedicated)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import imaplib
 import json
+import poplib
 import queue
 import re
 import signal
@@ -237,7 +239,8 @@ def test_max_message_size(serve: Callable[..., Serve]) -> None:
 
 def test_verbose_logs_sessions_and_messages(serve: Callable[..., Serve]) -> None:
     server = serve("--json", "-v", *ALL_RANDOM)
-    smtp = server.ready_json()["listeners"]["smtp"]
+    listeners = server.ready_json()["listeners"]
+    smtp = listeners["smtp"]
     _send(smtp["host"], smtp["port"])
     session = re.compile(r"smtp session #1 from 127\.0\.0\.1:\d+$")
     server.stderr.until(lambda line: session.search(line) is not None)
@@ -251,6 +254,15 @@ def test_verbose_logs_sessions_and_messages(serve: Callable[..., Serve]) -> None
             is not None
         )
     )
+    # Sessions of every protocol are logged, IMAP and POP3 included once they are served.
+    if "pop3" in listeners:
+        poplib.POP3(listeners["pop3"]["host"], listeners["pop3"]["port"], timeout=TIMEOUT).quit()
+        server.stderr.until(lambda line: re.search(r"pop3 session #\d+ from ", line) is not None)
+    if "imap" in listeners:
+        imaplib.IMAP4(
+            listeners["imap"]["host"], listeners["imap"]["port"], timeout=TIMEOUT
+        ).logout()
+        server.stderr.until(lambda line: re.search(r"imap session #\d+ from ", line) is not None)
     assert server.stop() == 0
     assert not any("Traceback" in line for line in server.stderr.rest())
 
@@ -341,6 +353,17 @@ def test_help_shows_the_default_ports() -> None:
         assert f"--{name}-port PORT {name.upper()} port (default {port};" in text
     for option in ("--host", "--user", "--require-auth", "--require-tls", "--ca-cert", "--json"):
         assert option in text
+
+
+def test_python_m_fakemail() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fakemail", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    assert result.stdout.startswith("usage: fakemail serve ")
 
 
 def test_console_script_is_installed() -> None:

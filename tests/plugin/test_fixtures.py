@@ -356,3 +356,52 @@ def test_error_left_at_the_end_of_the_session_is_not_lost(mailtester: pytest.Pyt
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_last*", "*ServerError: *RuntimeError('late')*"]
     )
+
+
+def test_reading_app_example(mailtester: pytest.Pytester) -> None:
+    mailtester.makepyfile(
+        """
+        import imaplib
+        import poplib
+
+        import pytest
+
+        MAIL = "From: alice@example.com\\r\\nSubject: Invoice\\r\\n\\r\\nPlease pay.\\r\\n"
+
+
+        def fetch_subjects_pop3(host, port, user, password):
+            client = poplib.POP3(host, port, timeout=30)
+            try:
+                client.user(user)
+                client.pass_(password)
+                count, _ = client.stat()
+                subjects = []
+                for number in range(1, count + 1):
+                    for line in client.retr(number)[1]:
+                        if line.startswith(b"Subject: "):
+                            subjects.append(line[9:].decode())
+                client.dele(1)
+                return subjects
+            finally:
+                client.quit()
+
+
+        def test_pop3_reader(fakemail):
+            fakemail.deliver(MAIL, to="bob@example.com")
+            subjects = fetch_subjects_pop3(*fakemail.pop3, "bob@example.com", "any")
+            assert subjects == ["Invoice"]
+            assert fakemail.mailbox("bob@example.com").inbox.messages == ()
+
+
+        @pytest.mark.fakemail(imap_port=0)  # a listener option: a dedicated server
+        def test_imap_reader(fakemail):
+            fakemail.deliver(MAIL, to="bob@example.com")
+            with imaplib.IMAP4(*fakemail.imap, timeout=30) as client:
+                client.login("bob@example.com", "any")
+                client.select("INBOX")
+                _, data = client.fetch("1", "(BODY[HEADER.FIELDS (SUBJECT)])")
+                assert b"Subject: Invoice" in data[0][1]
+        """
+    )
+    result = mailtester.runpytest()
+    result.assert_outcomes(passed=2)

@@ -123,6 +123,8 @@ def test_session_defaults_apply_to_every_test_and_markers_override(
         ([], "fakemail_users = carol", "a user is ADDRESS:PASSWORD, got 'carol'"),
         ([], "fakemail_max_message_size = big", "max_message_size must be a number, got 'big'"),
         (["--fakemail-max-message-size=-5"], "", "max_message_size must be positive, got -5"),
+        (["--fakemail-max-message-size=0"], "", "max_message_size must be positive, got 0"),
+        (["--fakemail-host=127.0.0.1", "--fakemail-user=a"], "", "*got 'a'"),
     ],
 )
 def test_bad_values_are_usage_errors(

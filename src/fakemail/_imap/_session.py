@@ -376,6 +376,8 @@ class ImapSession:
         self.condstore = False
         self._mechanism: Mechanism | None = None
         self._view: _View | None = None
+        # \Recent UIDs of mailboxes selected before, by (name, UIDVALIDITY).
+        self._recent_kept: dict[tuple[str, int], set[int]] = {}
         self._handlers: dict[type, Callable[..., Tagged | None]] = {
             Capability: self._capability,
             Noop: self._noop,
@@ -614,10 +616,19 @@ class ImapSession:
         out.append(Untagged((Atom("ENABLED"), *(Atom(c) for c in enabled))))
         return Tagged(cmd.tag, "OK", "ENABLE completed")
 
+    def _deselect(self) -> None:
+        view = self._view
+        if view is not None:
+            # \Recent belongs to this session for good (RFC 3501 §2.3.2): keep it for a
+            # later SELECT of the same mailbox.
+            key = (view.name, view.uidvalidity)
+            self._recent_kept[key] = self._recent_kept.get(key, set()) | view.recent
+        self._view = None
+
     def _select(self, cmd: Select, out: list[Response]) -> Tagged:
         verb = "EXAMINE" if cmd.readonly else "SELECT"
         # RFC 3501 §6.3.1: a SELECT first deselects, and on failure nothing is selected.
-        self._view = None
+        self._deselect()
         store = self.backend.store
         account = self._user()
         name = _norm_mailbox(cmd.mailbox)
@@ -633,6 +644,7 @@ class ImapSession:
         if cmd.condstore:
             self.condstore = True
         items = {i.uid: i for i in snap.items}
+        recent |= self._recent_kept.get((snap.name, snap.uidvalidity), set()) & items.keys()
         keywords = frozenset(f for i in snap.items for f in i.flags if _is_keyword(f))
         view = _View(
             name=snap.name,
@@ -929,7 +941,7 @@ class ImapSession:
 
     def _close(self, cmd: Close, out: list[Response]) -> Tagged:
         view = self._selected_view()
-        self._view = None
+        self._deselect()
         if not view.readonly:
             # RFC 3501 §6.4.2: expunge silently; no untagged EXPUNGE.
             store = self.backend.store
@@ -944,7 +956,7 @@ class ImapSession:
         return Tagged(cmd.tag, "OK", "CLOSE completed")
 
     def _unselect(self, cmd: Unselect, out: list[Response]) -> Tagged:
-        self._view = None
+        self._deselect()
         return Tagged(cmd.tag, "OK", "UNSELECT completed")
 
     def _enable_condstore(self, out: list[Response]) -> None:

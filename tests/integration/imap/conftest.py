@@ -7,6 +7,7 @@ Every network operation is bounded by :data:`TIMEOUT`.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import itertools
 import smtplib
@@ -112,10 +113,8 @@ def connect(server: MailServer) -> Iterator[Connect]:
 
     yield connect
     for client in clients:
-        try:
+        with contextlib.suppress(OSError):  # already closed by LOGOUT or the server
             client.shutdown()
-        except OSError:
-            pass
 
 
 class RawClient:

@@ -1,8 +1,11 @@
-"""Fixtures of the SMTP integration tests: SMTP-only servers and closed-at-teardown clients."""
+"""Fixtures of the SMTP integration tests: SMTP-only servers and closed-at-teardown clients
+(smtplib, and a raw line-oriented one)."""
 
 from __future__ import annotations
 
 import smtplib
+import socket
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +55,75 @@ def smtp_client() -> Iterator[Callable[..., smtplib.SMTP]]:
             client = smtplib.SMTP_SSL(*server.smtps, timeout=CLIENT_TIMEOUT, **kwargs)
         else:
             client = smtplib.SMTP(*server.smtp, timeout=CLIENT_TIMEOUT, **kwargs)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+class RawClient:
+    """A line-oriented client on a plain socket, for speaking a protocol byte by byte."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._file = sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        """Send ``data`` in one write."""
+        self.sock.sendall(data)
+
+    def readline(self) -> bytes:
+        """One line, line end included (``b""`` at end of stream)."""
+        return self._file.readline()
+
+    def reply(self) -> list[bytes]:
+        """One SMTP reply: its lines without line ends (``[]`` at end of stream)."""
+        lines: list[bytes] = []
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line.rstrip(b"\r\n"))
+            if line[3:4] != b"-":
+                return lines
+
+    def code(self) -> int:
+        """The code of the next SMTP reply (0 at end of stream)."""
+        lines = self.reply()
+        return int(lines[-1][:3]) if lines else 0
+
+    def read_to_eof(self) -> bytes:
+        """Everything the server sends until it closes the connection."""
+        return self._file.read()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._file.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_client() -> Iterator[Callable[..., RawClient]]:
+    """``raw_client((host, port), tls=None, server_hostname=None)`` connects a
+    :class:`RawClient` (with a timeout; wrapped in TLS when an ``ssl.SSLContext`` is given);
+    every client is closed at teardown."""
+    clients: list[RawClient] = []
+
+    def connect(
+        address: tuple[str, int],
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+    ) -> RawClient:
+        sock = socket.create_connection(address, timeout=CLIENT_TIMEOUT)
+        if tls is not None:
+            try:
+                sock = tls.wrap_socket(sock, server_hostname=server_hostname or address[0])
+            except BaseException:
+                sock.close()
+                raise
+        client = RawClient(sock)
         clients.append(client)
         return client
 

@@ -11,7 +11,8 @@ import pytest
 
 from fakemail._server import MailServer
 from fakemail._store import INBOX
-from tests.conftest import RawClient
+
+from .conftest import RawClient
 
 CLIENT_TIMEOUT = 30.0
 USERS = {"app@example.com": "s3cret"}
@@ -116,7 +117,7 @@ def test_pipelined_commands_are_answered_in_order(
     assert client.reply()[-1].startswith(b"250 2.0.0 OK: queued as ")
     assert client.code() == 250
     assert client.code() == 221
-    assert client.at_eof()
+    assert client.read_to_eof() == b""
     [message] = smtp_server.messages
     assert message.recipients == ("bob@example.com", "Carol@Example.com")
 
@@ -372,7 +373,7 @@ def test_connection_limit(make_smtp_server: MakeServer, raw_client: Connect) -> 
     assert first.code() == 220
     second = raw_client(server.smtp)
     assert second.reply() == [b"421 4.7.0 Too many connections, try again later"]
-    assert second.at_eof()
+    assert second.read_to_eof() == b""
     first.send(b"NOOP\r\n")
     assert first.code() == 250
 

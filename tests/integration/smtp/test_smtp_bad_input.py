@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import smtplib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from fakemail._server import MailServer
-from tests.conftest import RawClient
+
+from .conftest import RawClient
 
 CLIENT_TIMEOUT = 30.0
 RAW = b"Subject: ok\r\n\r\nfine\r\n"
@@ -72,7 +74,7 @@ def test_garbage_commands(smtp_server: MailServer, raw_client: Connect) -> None:
     client.send(b"\xff\xfe\r\n")
     assert client.reply() == [b"500 Error: bad syntax"]
     client.send(b"MAIL FROM:nonsense<<\r\n")
-    assert client.code() == 553
+    assert client.reply() == [b"501 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"]
     client.send(b"RCPT TO:<bob@example.com>\r\n")
     assert client.reply() == [b"503 Error: need MAIL command"]
     client.send(b"DATA\r\n")
@@ -125,8 +127,7 @@ def test_oversize_message(
     # Not declared, but too big when it arrives.
     client.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
     assert [client.code() for _ in range(3)] == [250, 250, 354]
-    client.send(b"Subject: big\r\n\r\n" + b"z" * 70 + b"\r\n" * 0 + (b"z" * 70 + b"\r\n") * 20)
-    client.send(b".\r\n")
+    client.send(b"Subject: big\r\n\r\n" + (b"z" * 70 + b"\r\n") * 20 + b".\r\n")
     assert client.reply() == [b"552 Error: Too much mail data"]
     send_ok(client)
     assert [m.subject for m in server.messages] == ["ok"]
@@ -199,7 +200,7 @@ def test_failing_tls_handshakes(
     # Plain text to the SMTPS port.
     garbage = raw_client(smtp_server.smtps)
     garbage.send(b"EHLO client.example\r\n" * 10)
-    assert garbage.at_eof() or True  # the server may answer with a TLS alert first
+    assert b"220" not in garbage.read_to_eof()  # closed (maybe after a TLS alert)
     # A handshake abandoned half-way: a TLS ClientHello, then hang up.
     context = smtp_server.client_ssl_context()
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -216,6 +217,7 @@ def test_failing_tls_handshakes(
     plain.send(b"STARTTLS\r\n")
     assert plain.code() == 220
     plain.send(b"this is not TLS\r\n" * 10)
+    assert b"250" not in plain.read_to_eof()
     # Every listener still serves.
     still_serves(smtp_server, smtp_client(smtp_server, implicit_tls=True))
     client = smtp_client(smtp_server)

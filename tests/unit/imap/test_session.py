@@ -1111,3 +1111,27 @@ def test_internal_date_format() -> None:
     when = datetime(2024, 12, 25, 23, 59, 1, tzinfo=timezone(timedelta(hours=9)))
     assert format_internal_date(when) == "25-Dec-2024 23:59:01 +0900"
     assert format_internal_date(datetime(2024, 1, 2, 3, 4, 5)) == " 2-Jan-2024 03:04:05 +0000"
+
+
+def test_reselect_keeps_this_sessions_recent(logged_in: Client, backend: Backend) -> None:
+    deliver(backend)
+    assert b"* 1 RECENT\r\n" in logged_in.select()
+    logged_in.ok("a UNSELECT")
+    assert b"* 1 RECENT\r\n" in logged_in.select()
+    assert b"* 1 RECENT\r\n" in logged_in.ok("b EXAMINE INBOX")
+    other = Client(backend)
+    other.login()
+    assert b"* 0 RECENT\r\n" in other.select()
+
+
+def test_absurd_literal_ends_the_connection(logged_in: Client) -> None:
+    reply = logged_in.cmd("a APPEND INBOX {99999999999999+}")
+    assert reply == b"* BYE [ALERT] literal too large\r\n"
+    assert logged_in.hosted.is_closed
+    assert logged_in.send(b"b NOOP\r\n") == b""
+
+
+def test_pipelined_commands_are_answered_in_order(logged_in: Client, backend: Backend) -> None:
+    deliver(backend)
+    reply = logged_in.send(b"a SELECT INBOX\r\nb FETCH 1 UID\r\nc NOOP\r\n")
+    assert reply.endswith(b"* 1 FETCH (UID 1)\r\nb OK FETCH completed\r\nc OK NOOP completed\r\n")
