@@ -46,6 +46,7 @@ class Backend:
     def options(self, value: Options) -> None:
         # A single reference swap: server threads read either the old or the new object.
         self._options = value
+        self.transcripts.configure(value.transcript_sessions, value.transcript_bytes)
 
     @property
     def tls(self) -> TlsCertificates:

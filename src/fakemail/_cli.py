@@ -222,9 +222,12 @@ def serve(args: argparse.Namespace) -> int:
         try:
             server = MailServer(plugins=[activity] if args.verbose else [], **_options(args))
             activity.server = _start(server)
-        except (ConfigError, OSError) as error:
-            # Port in use, bad host, bad option: one line, no traceback.
+        except ConfigError as error:
+            # Port in use, bad option: one line, no traceback.
             return _fail(str(error))
+        except OSError as error:
+            # For example a host name that does not resolve.
+            return _fail(f"cannot listen on {args.host}: {error.strerror or error}")
         try:
             if args.ca_cert:
                 try:

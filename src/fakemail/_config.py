@@ -64,8 +64,8 @@ class Options:
     host: str = "127.0.0.1"
     smtp_port: int | None = 0
     smtps_port: int | None = 0
-    imap_port: int | None = None  # TEMP until implemented
-    imaps_port: int | None = None  # TEMP until implemented
+    imap_port: int | None = 0
+    imaps_port: int | None = 0
     pop3_port: int | None = 0
     pop3s_port: int | None = 0
     #: Name the servers give in greetings.

@@ -67,3 +67,18 @@ class MailAssertionError(FakemailError, AssertionError):
 
 class WaitTimeout(MailAssertionError, TimeoutError):
     """``wait_for`` did not see enough matching messages before its timeout."""
+
+
+# Failure output names the public module, not the private one.
+for _cls in (
+    ConfigError,
+    FakemailError,
+    LocalProtocolError,
+    MailAssertionError,
+    ProtocolError,
+    RemoteProtocolError,
+    ServerError,
+    WaitTimeout,
+):
+    _cls.__module__ = "fakemail"
+del _cls

@@ -128,6 +128,7 @@ class MailServer:
             self._shutdown()
             for sock in sockets.values():
                 sock.close()
+            self._endpoints = {}
             raise
         self._running = True
         self._backend.plugins.server_started(self)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Final, Literal, final
 
+from fakemail._exceptions import FakemailError
 from fakemail._message import Envelope, Message, normalize_address
 
 __all__ = [
@@ -54,7 +55,7 @@ _EMPTY: Final[frozenset[str]] = frozenset()
 _UIDVALIDITY: Final = itertools.count(int(time.time()) & 0x3FFFFFFF)
 
 
-class StoreError(Exception):
+class StoreError(FakemailError):
     """A store operation was refused; ``code`` names why (IMAP response-code style).
 
     Codes: ``NONEXISTENT``, ``ALREADYEXISTS``, ``CANNOT`` (e.g. deleting INBOX),
@@ -291,9 +292,10 @@ class MailStore:
     # ------------------------------------------------------------------ folders
 
     def folders(self, address: str) -> tuple[FolderSnapshot, ...]:
-        """Every folder of the account (creating the account if needed), INBOX first."""
+        """Every folder of the account, INBOX first (none if there is no such account)."""
         with self._lock:
-            return tuple(f.snapshot() for f in self._account(address).folders.values())
+            account = self._accounts.get(normalize_address(address))
+            return tuple(f.snapshot() for f in account.folders.values()) if account else ()
 
     def folder(self, address: str, name: str) -> FolderSnapshot:
         """One folder's snapshot; :class:`StoreError` ``NONEXISTENT`` if there is none."""
@@ -388,16 +390,19 @@ class MailStore:
     def subscriptions(self, address: str) -> frozenset[str]:
         """Names of the folders the account is subscribed to (RFC 3501 §6.3.6)."""
         with self._lock:
-            return frozenset(self._account(address).subscriptions)
+            account = self._accounts.get(normalize_address(address))
+            return frozenset(account.subscriptions) if account else frozenset()
 
     def subscribe(self, address: str, name: str, *, subscribed: bool = True) -> None:
         """Add (or with ``subscribed=False`` remove) a subscription; the folder need not exist."""
         with self._lock:
-            subs = self._account(address).subscriptions
+            account = self._account(address)
             if subscribed:
-                subs.add(_folder_key(name))
+                account.subscriptions.add(_folder_key(name))
             else:
-                subs.discard(_folder_key(name))
+                account.subscriptions.discard(_folder_key(name))
+            change = self._changed([account.address])
+        self._notify(change)
 
     # ------------------------------------------------------------------ messages in folders
 
@@ -555,7 +560,6 @@ class MailStore:
             if key in self._maildrop_locks:
                 return False
             self._maildrop_locks.add(key)
-            self._account(key)
             return True
 
     def unlock_maildrop(self, address: str) -> None:

@@ -82,6 +82,13 @@ class TranscriptLog:
         self._transcripts: deque[Transcript] = deque(maxlen=sessions)
         self.bytes_per_session = bytes_per_session
 
+    def configure(self, sessions: int, bytes_per_session: int) -> None:
+        """Change the limits; kept transcripts beyond the new count are dropped."""
+        with self._lock:
+            if sessions != self._transcripts.maxlen:
+                self._transcripts = deque(self._transcripts, maxlen=sessions)
+            self.bytes_per_session = bytes_per_session
+
     def start(self, protocol: str, peer: str) -> Transcript:
         """Begin recording a new session."""
         with self._lock:

@@ -119,27 +119,43 @@ class _Connection:
         self.session = session
         self.transcript = transcript
         self.wakeup = trio.Event()
-        # One task sends at a time; a second caller leaves its bytes queued in the session for
-        # the sender's loop to pick up. A plain flag, because trio.Lock costs a checkpoint.
+        # One task sends at a time. A plain flag and an Event made only when someone has to
+        # wait: trio.Lock would cost a checkpoint on every reply.
         self.sending = False
+        self._sent: trio.Event | None = None
+        self._scope: trio.CancelScope | None = None
 
     def wake(self) -> None:
         self.wakeup.set()
 
-    async def flush(self) -> None:
-        if self.sending:
-            return
+    async def _claim(self) -> None:
+        """Become the one task writing to the stream."""
+        while self.sending:
+            if self._sent is None:
+                self._sent = trio.Event()
+            await self._sent.wait()
         self.sending = True
+
+    def _release(self) -> None:
+        self.sending = False
+        if self._sent is not None:
+            self._sent.set()
+            self._sent = None
+
+    async def flush(self) -> None:
+        """Send everything the session queued; returns once it is written."""
+        await self._claim()
         try:
             while data := self.session.data_to_send():
                 self.transcript.server(data)
                 await self.stream.send_all(data)
         finally:
-            self.sending = False
+            self._release()
 
     async def run(self) -> None:
         failure: Exception | None = None
         async with trio.open_nursery() as nursery:
+            self._scope = nursery.cancel_scope
             nursery.start_soon(self._watch_store)
             try:
                 await self._read_loop()
@@ -161,6 +177,11 @@ class _Connection:
                 await self.flush()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return  # the client went away; the read loop ends the connection
+            if self.session.is_closed and self._scope is not None:
+                # The update closed the session (e.g. * BYE for a deleted mailbox): stop
+                # reading too, the goodbye has been written.
+                self._scope.cancel()
+                return
 
     async def _read_loop(self) -> None:
         session = self.session
@@ -192,7 +213,7 @@ class _Connection:
             # by an attacker; drop the connection.
             self.transcript.note("data after STARTTLS before handshake: closing")
             raise _Drop
-        self.sending = True  # nothing may be written in clear text during the handshake
+        await self._claim()  # nothing may be written in clear text during the handshake
         try:
             ssl_stream = trio.SSLStream(
                 self.stream, self.host.backend.tls.server_context(), server_side=True
@@ -202,7 +223,7 @@ class _Connection:
             self.stream = ssl_stream
             self.transcript.note("TLS started")
         finally:
-            self.sending = False
+            self._release()
         session.tls_started()
         await self.flush()
 

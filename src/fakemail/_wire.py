@@ -8,19 +8,28 @@ from __future__ import annotations
 
 from typing import Final, final
 
-__all__ = ["TOO_LONG", "LineBuffer", "TooLong"]
+__all__ = ["PREFIX_SIZE", "TOO_LONG", "LineBuffer", "TooLong"]
 
 
 @final
 class TooLong:
-    """Marker returned by :meth:`LineBuffer.next_line` for a line longer than the limit."""
+    """Returned by :meth:`LineBuffer.next_line` for a line longer than the limit.
 
-    __slots__ = ()
+    ``prefix`` holds the line's first bytes (up to :data:`PREFIX_SIZE`), so that an engine can
+    still read a command tag and answer it (IMAP ``tag BAD``).
+    """
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: bytes = b"") -> None:
+        self.prefix = prefix
 
     def __repr__(self) -> str:
-        return "TOO_LONG"
+        return f"TooLong({self.prefix[:20]!r}...)"
 
 
+#: Bytes of an over-long line kept in :attr:`TooLong.prefix`.
+PREFIX_SIZE: Final = 128
 TOO_LONG: Final = TooLong()
 
 
@@ -29,7 +38,7 @@ class LineBuffer:
     """Bytes received and not yet consumed.
 
     Lines end with LF; a CR before it is dropped, so bare-LF clients work too. A line whose
-    length passes ``max_line`` without an LF is reported once as :data:`TOO_LONG`, and its
+    length passes ``max_line`` without an LF is reported once as a :class:`TooLong`, and its
     bytes are discarded up to and including the next LF, so the session can answer an error
     and go on with the following command (RFC 2449 §4, RFC 3501 §4).
     """
@@ -63,9 +72,10 @@ class LineBuffer:
                 pending = len(self._buf) - (1 if self._buf.endswith(b"\r") else 0)
                 if pending > self.max_line:
                     self._discarding = True
+                    prefix = bytes(self._buf[:PREFIX_SIZE])
                     self._buf.clear()
                     self._scanned = 0
-                    return TOO_LONG
+                    return TooLong(prefix)
                 return None
             line = bytes(self._buf[:end])
             del self._buf[: end + 1]
@@ -76,7 +86,7 @@ class LineBuffer:
             if line.endswith(b"\r"):
                 line = line[:-1]
             if len(line) > self.max_line:
-                return TOO_LONG
+                return TooLong(line[:PREFIX_SIZE])
             return line
 
     def next_bytes(self, count: int) -> bytes | None:

@@ -10,10 +10,13 @@ Rules for implementations:
 * Hooks are called with keyword arguments; an implementation may accept only the ones it needs.
 * They run on a server thread (SMTP's asyncio thread or the trio thread), synchronously: keep
   them quick and thread-safe, and never block on the test thread.
-* An exception raised by a hook makes the client see a temporary failure (SMTP 451, IMAP ``NO``,
-  POP3 ``-ERR``) and is re-raised in the test that was running, at fixture teardown.
+* An exception raised by a hook is re-raised in the test that was running, at fixture teardown.
+  The client sees a temporary failure for decisions (SMTP 451), a refused login for
+  ``fakemail_authenticate``, and the normal 250 for ``fakemail_message_stored`` (the message
+  was stored already).
 * ``firstresult`` hooks decide: the first implementation to return something other than
-  ``None`` wins; fakemail's own defaults are registered as a plugin that runs last.
+  ``None`` wins; fakemail's own defaults are a plugin whose hook wrappers answer only when no
+  other implementation did.
 """
 
 from __future__ import annotations

@@ -120,8 +120,7 @@ def test_assert_sent_failure_message(mailtester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             '>       fakemail.assert_sent(to="carol@example.com", subject="Welcome")',
-            "E       fakemail._exceptions.MailAssertionError: "
-            "expected 1 matching message(s), found 0",
+            "E       fakemail*.MailAssertionError: expected 1 matching message(s), found 0",
             "E       Filters: to='carol@example.com', subject='Welcome'",
             "E       Captured 2 message(s):",
             "E         miss  #1 ??:??:?? from app@example.com to bob@example.com subject 'Welcome'",

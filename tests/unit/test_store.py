@@ -94,6 +94,10 @@ def test_messages_is_a_snapshot(store: MailStore) -> None:
 
 
 def test_new_account_has_default_folders_subscribed(store: MailStore) -> None:
+    assert store.folders("alice@example.org") == ()  # reading creates nothing
+    assert store.subscriptions("alice@example.org") == frozenset()
+    assert store.accounts == ()
+    store.ensure_account("alice@Example.ORG")
     folders = store.folders("alice@Example.ORG")
     assert [(f.name, f.special_use) for f in folders] == list(DEFAULT_FOLDERS)
     assert store.accounts == ("alice@example.org",)
@@ -493,7 +497,7 @@ def test_claim_recent_races_give_each_uid_to_one_claimant(store: MailStore) -> N
 
 def test_maildrop_lock(store: MailStore) -> None:
     assert store.lock_maildrop("a@X.org")
-    assert store.has_account("a@x.org")
+    assert not store.has_account("a@x.org")  # the lock alone creates no account
     assert not store.lock_maildrop("a@x.org")
     assert store.lock_maildrop("b@x.org")
     store.unlock_maildrop("b@x.org")
@@ -518,6 +522,7 @@ def test_listener_receives_touched_accounts(store: MailStore) -> None:
     assert changes == [
         Change(frozenset({"a@x.org", "b@x.org"})),
         Change(frozenset({"c@x.org"})),
+        Change(frozenset({"c@x.org"})),  # the subscription
     ]
 
 

@@ -56,6 +56,8 @@ LITERAL_CONTINUATION: Final = b"+ Ready for literal data\r\n"
 _LITERAL_MARKER = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}\Z")
 _ABSURD_FACTOR: Final = 4  # a non-sync literal this many times the limit ends the connection
 _TOOBIG: Final = "TOOBIG"
+# A tag: ASTRING-CHARs except "+" (RFC 3501 §9), followed by a space.
+_TAG_AT_START: Final = re.compile(rb"([\x21\x23\x24\x26\x27\x2c-\x5b\x5d-\x7a\x7c-\x7e]+) ")
 
 
 class ImapConnection:
@@ -270,6 +272,11 @@ class ImapConnection:
     def _command_line(self, line: bytes | TooLong) -> Event | None:
         if isinstance(line, TooLong):
             tag = self._head.tag if self._head is not None else None
+            if tag is None:
+                # The tag is still readable at the start of the line: answer it, so the client
+                # is not left waiting for a tagged reply (RFC 3501 §7.1.3).
+                found = _TAG_AT_START.match(line.prefix)
+                tag = found.group(1).decode("ascii") if found else None
             self._reset_command()
             return self._start(InvalidCommand(tag, f"line longer than {self.max_line} octets"))
         marker = _LITERAL_MARKER.search(line)

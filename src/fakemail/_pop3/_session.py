@@ -248,6 +248,7 @@ class Pop3Session:
         ):
             return Err("invalid user name or password", code="AUTH")
         store = self.backend.store
+        store.ensure_account(address)  # a login before any mail still sees an empty drop
         if not store.lock_maildrop(address):
             return Err("maildrop already locked by another session", code="IN-USE")
         try:

@@ -299,7 +299,7 @@ def test_configure_rejects_listener_options_while_running(smtp_server: MailServe
 
 
 def test_configure_listener_options_before_start() -> None:
-    server = MailServer(pop3_port=None, pop3s_port=None)
+    server = MailServer(imap_port=None, imaps_port=None, pop3_port=None, pop3s_port=None)
     server.configure(smtps_port=None)
     try:
         server.start()
@@ -318,7 +318,9 @@ def test_port_in_use() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        server = MailServer(smtp_port=port, pop3_port=None, pop3s_port=None)
+        server = MailServer(
+            smtp_port=port, imap_port=None, imaps_port=None, pop3_port=None, pop3s_port=None
+        )
         with pytest.raises(ConfigError) as info:
             server.start()
         message = str(info.value)
@@ -335,7 +337,7 @@ def test_port_in_use() -> None:
 
 
 def test_endpoints_and_life_cycle() -> None:
-    server = MailServer(pop3_port=None, pop3s_port=None)
+    server = MailServer(imap_port=None, imaps_port=None, pop3_port=None, pop3s_port=None)
     with pytest.raises(FakemailError, match="not running; call start"):
         _ = server.smtp
     assert repr(server) == "<MailServer stopped >"
@@ -369,7 +371,7 @@ def test_write_ca(smtp_server: MailServer, tmp_path: Any) -> None:
 
 
 def test_restart_after_stop() -> None:
-    server = MailServer(pop3_port=None, pop3s_port=None)
+    server = MailServer(imap_port=None, imaps_port=None, pop3_port=None, pop3s_port=None)
     with server:
         send(server)
     with server:

@@ -280,6 +280,14 @@ def test_untaggable_line_with_literal() -> None:
 def test_overlong_line_gives_one_bad_and_next_command_works() -> None:
     conn = ImapConnection(max_line=100)
     events = feed(conn, b"a LOGIN " + b"x" * 300 + b" y\r\nb NOOP\r\n")
+    assert events == [InvalidCommand("a", "line longer than 100 octets")]
+    conn.send(Tagged("a", "BAD", "line longer than 100 octets"))  # tagged: the next waits
+    assert list(conn.events()) == [Noop("b")]
+
+
+def test_overlong_line_without_a_readable_tag_gets_an_untagged_bad() -> None:
+    conn = ImapConnection(max_line=100)
+    events = feed(conn, b"(" + b"x" * 300 + b"\r\nb NOOP\r\n")
     assert events == [InvalidCommand(None, "line longer than 100 octets"), Noop("b")]
 
 
@@ -759,5 +767,5 @@ def test_token_soup_one_event_per_tagged_line(lines: list[tuple[bytes, list[byte
     commands = got[:-1]
     assert len(commands) == len(lines)
     for event, line, (tag, _) in zip(commands, wire, lines, strict=False):
-        expected_tag = None if len(line) > max_line else tag.decode()
-        assert getattr(event, "tag", None) == expected_tag, (event, line)
+        # Over-long lines too: the tag is read from the line's first bytes.
+        assert getattr(event, "tag", None) == tag.decode(), (event, line)
