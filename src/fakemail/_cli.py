@@ -32,8 +32,6 @@ _HINTS: Final = {
     "pop3s": "implicit TLS",
 }
 
-#: How often ``-v`` looks for new sessions (the main thread has nothing else to do).
-_POLL_SECONDS: Final = 0.1
 #: Longest wait of the main thread: Python runs signal handlers on the main thread, and a
 #: blocking wait there is not interrupted when the OS delivers the signal to another thread.
 _WAKE_SECONDS: Final = 1.0
@@ -163,37 +161,11 @@ def _describe(server: MailServer, ca_path: str) -> str:
 
 
 class _ActivityLog:
-    """``-v``: logs each protocol session and each stored message, in order.
-
-    New sessions are found in the server's transcripts (the hosts have no "session opened"
-    hook): polled from the otherwise idle main thread, and before each message is logged, so
-    that a message never comes before the session that sent it. A fakemail plugin.
-    """
-
-    def __init__(self) -> None:
-        self.server: MailServer | None = None
-        self._seen = 0
-        self._lock = threading.Lock()
-
-    def poll(self) -> None:
-        """Log the sessions that started since the last call."""
-        if self.server is None:
-            return
-        with self._lock:
-            for transcript in self.server.transcripts:
-                if transcript.id > self._seen:
-                    self._seen = transcript.id
-                    log.info(
-                        "%s session #%d from %s",
-                        transcript.protocol,
-                        transcript.id,
-                        transcript.peer,
-                    )
+    """``-v``: one line per stored message (sessions are logged by the transcript log)."""
 
     @hookimpl
     def fakemail_message_stored(self, message: Message, mailboxes: Sequence[str]) -> None:
         """Log one line per accepted message (on a server thread)."""
-        self.poll()
         log.info("message %s; delivered to %s", describe_message(message), ", ".join(mailboxes))
 
 
@@ -218,16 +190,12 @@ def serve(args: argparse.Namespace) -> int:
     # Installed before the servers start, so that an early Ctrl-C is a clean stop too.
     previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     try:
-        activity = _ActivityLog()
         try:
-            server = MailServer(plugins=[activity] if args.verbose else [], **_options(args))
-            activity.server = _start(server)
+            plugins = [_ActivityLog()] if args.verbose else []
+            server = _start(MailServer(plugins=plugins, **_options(args)))
         except ConfigError as error:
-            # Port in use, bad option: one line, no traceback.
+            # Port in use, unknown host, bad option: one line, no traceback.
             return _fail(str(error))
-        except OSError as error:
-            # For example a host name that does not resolve.
-            return _fail(f"cannot listen on {args.host}: {error.strerror or error}")
         try:
             if args.ca_cert:
                 try:
@@ -244,12 +212,8 @@ def serve(args: argparse.Namespace) -> int:
             else:
                 print(_describe(server, ca_path), flush=True)
             # The signal handlers run on this (main) thread and set the event.
-            wake = _POLL_SECONDS if args.verbose else _WAKE_SECONDS
-            while not stop.wait(wake):
-                if args.verbose:
-                    activity.poll()
-            if args.verbose:
-                activity.poll()
+            while not stop.wait(_WAKE_SECONDS):
+                pass
         finally:
             server.stop()
         if not args.json:

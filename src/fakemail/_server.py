@@ -51,7 +51,10 @@ class Endpoint(NamedTuple):
 
 
 def _bind(host: str, port: int, name: str) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        raise ConfigError(f"cannot listen for {name} on {host}: {error.strerror}") from None
     family, kind, proto, _, address = infos[0]
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
     # listening socket says it is TCP; with proto 0 every reply waits ~40 ms on Nagle plus

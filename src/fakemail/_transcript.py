@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections import deque
 from datetime import datetime, timezone
 from typing import final
 
 __all__ = ["Transcript", "TranscriptLog"]
+
+log = logging.getLogger("fakemail")
 
 
 @final
@@ -94,7 +97,8 @@ class TranscriptLog:
         with self._lock:
             transcript = Transcript(next(self._ids), protocol, peer, self.bytes_per_session)
             self._transcripts.append(transcript)
-            return transcript
+        log.info("%s session #%d from %s", protocol, transcript.id, peer)
+        return transcript
 
     @property
     def transcripts(self) -> tuple[Transcript, ...]:

@@ -317,7 +317,10 @@ def test_bad_arguments_are_usage_errors(
     ("args", "error"),
     [
         (["--max-message-size", "0"], "fakemail: max_message_size must be positive, got 0"),
-        (["--host", "nonexistent.invalid"], "fakemail: cannot listen on nonexistent.invalid: *"),
+        (
+            ["--host", "nonexistent.invalid"],
+            "fakemail: cannot listen for smtp on nonexistent.invalid: *",
+        ),
         (
             ["--ca-cert", "/nonexistent-dir/ca.pem"],
             "fakemail: cannot write the CA certificate to /nonexistent-dir/ca.pem: *",
