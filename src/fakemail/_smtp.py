@@ -179,7 +179,9 @@ class _Smtp(SMTP):
         self._host = host
         self._implicit_tls = implicit_tls
         self._transcript: Transcript | None = None
-        starttls = None if implicit_tls else backend.tls.server_context()
+        # STARTTLS is advertised with a stand-in context; the real one (whose certificate costs
+        # ~100 ms to make, once per process) is fetched when a client actually asks for TLS.
+        starttls = None if implicit_tls else host.starttls_placeholder
         super().__init__(
             host.handler,
             data_size_limit=options.max_message_size,
@@ -225,6 +227,11 @@ class _Smtp(SMTP):
                 self.transport.close()
             return
         await super()._handle_client()
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if not arg and self.tls_context is self._host.starttls_placeholder:
+            self.tls_context = await self._host.server_context()
+        await super().smtp_STARTTLS(arg)
 
     # -- transcript ------------------------------------------------------------------------
 
@@ -286,6 +293,8 @@ class SmtpHost:
         self.connections: set[_Smtp] = set()
         self._sockets = list(sockets)
         self.loop = asyncio.new_event_loop()
+        #: Makes aiosmtpd advertise STARTTLS; swapped for the real context on use.
+        self.starttls_placeholder = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._servers: list[asyncio.AbstractServer] = []
         self._thread = threading.Thread(target=self._run, name="fakemail-smtp", daemon=True)
         self._ready = threading.Event()
@@ -309,8 +318,11 @@ class SmtpHost:
             self.loop.close()
             return
         self._ready.set()
-        if any(implicit for _, implicit in self._sockets):
-            self.loop.create_task(self._listen_tls())
+        for sock, implicit in self._sockets:
+            if implicit:
+                # Served from the first connection on: until then clients wait in the listen
+                # backlog, and a run that never uses SMTPS never makes a certificate.
+                self.loop.add_reader(sock.fileno(), self._first_tls_client, sock)
         try:
             self.loop.run_forever()
         finally:
@@ -329,13 +341,17 @@ class SmtpHost:
             )
             self._servers.append(server)
 
+    def _first_tls_client(self, sock: socket.socket) -> None:
+        self.loop.remove_reader(sock.fileno())
+        self.loop.create_task(self._listen_tls())
+
+    async def server_context(self) -> ssl.SSLContext:
+        """The test certificate's server context, made off the loop thread the first time."""
+        return await self.loop.run_in_executor(None, self.backend.tls.server_context)
+
     async def _listen_tls(self) -> None:
-        # The SMTPS socket is bound and listening already (its port is known and clients
-        # queue in the backlog); making the test certificate costs ~100 ms the first time in a
-        # process, so it happens here, off the start-up path and off the loop thread.
         try:
-            context = await self.loop.run_in_executor(None, self.backend.tls.server_context)
-            await self._listen(implicit_tls=True, context=context)
+            await self._listen(implicit_tls=True, context=await self.server_context())
         except Exception as error:
             self.backend.record_error(error, "SMTPS listener start-up")
 
