@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, final
 from fakemail._config import Options
 from fakemail._plugins import Plugins
 from fakemail._store import MailStore
+from fakemail._tls import TlsCertificates, certificates
 from fakemail._transcript import TranscriptLog
 
 if TYPE_CHECKING:
     from fakemail._sasl import Credentials
-    from fakemail._tls import TlsCertificates
 
 __all__ = ["Backend"]
 
@@ -30,7 +30,6 @@ class Backend:
 
     def __init__(self, options: Options, plugins: tuple[object, ...] = ()) -> None:
         self._options = options
-        self.defaults = options
         self.store = MailStore()
         self.plugins = Plugins(lambda: self._options, plugins)
         self.transcripts = TranscriptLog(options.transcript_sessions, options.transcript_bytes)
@@ -50,9 +49,7 @@ class Backend:
 
     @property
     def tls(self) -> TlsCertificates:
-        """The process-wide test certificates."""
-        from fakemail._tls import certificates
-
+        """The process-wide test certificates (made on first use)."""
         return certificates()
 
     def record_error(self, error: BaseException, context: str) -> None:

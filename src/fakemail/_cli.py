@@ -11,15 +11,14 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
-from fakemail._config import LISTENERS, STANDALONE_PORTS
+from fakemail._config import LISTENERS, STANDALONE_PORTS, parse_user
 from fakemail._exceptions import ConfigError
 from fakemail._matching import describe_message
 from fakemail._message import Message
-from fakemail._protocols import AVAILABLE
 from fakemail._server import MailServer
 from fakemail.hookspecs import hookimpl
 
-__all__ = ["main", "parse_user"]
+__all__ = ["main"]
 
 log = logging.getLogger("fakemail.serve")
 
@@ -33,7 +32,8 @@ _HINTS: Final = {
 }
 
 #: Longest wait of the main thread: Python runs signal handlers on the main thread, and a
-#: blocking wait there is not interrupted when the OS delivers the signal to another thread.
+#: blocking wait there is not interrupted when the OS delivers the signal to another thread
+#: (possible where :func:`_start` cannot block signals in the server threads, e.g. Windows).
 _WAKE_SECONDS: Final = 1.0
 _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
@@ -48,19 +48,6 @@ def _start(server: MailServer) -> MailServer:
         return server.start()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-
-
-def parse_user(text: str) -> tuple[str, str]:
-    """``"alice@example.com:secret"`` -> ``("alice@example.com", "secret")``.
-
-    The password is everything after the first colon and may be empty; the address may not.
-    Raises :class:`~fakemail.ConfigError` without a colon or an address.
-    """
-    address, sep, password = text.partition(":")
-    address = address.strip()
-    if not sep or not address:
-        raise ConfigError(f"a user is ADDRESS:PASSWORD, got {text!r}")
-    return address, password
 
 
 def _user_argument(text: str) -> tuple[str, str]:
@@ -132,9 +119,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "require_tls": args.require_tls,
     }
     for name in LISTENERS:
-        port = getattr(args, f"{name}_port")
-        # "smtps" -> "smtp": a listener is bound only once its protocol is served.
-        options[f"{name}_port"] = port if name.rstrip("s") in AVAILABLE else None
+        options[f"{name}_port"] = getattr(args, f"{name}_port")
     if args.max_message_size is not None:
         options["max_message_size"] = args.max_message_size
     return options

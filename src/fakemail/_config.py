@@ -9,7 +9,7 @@ from typing import Any, Final, final
 
 from fakemail._exceptions import ConfigError
 
-__all__ = ["LISTENERS", "STANDALONE_PORTS", "Options"]
+__all__ = ["LISTENERS", "LISTENER_OPTIONS", "STANDALONE_PORTS", "Options", "parse_user"]
 
 #: Listener names, in the order they are reported.
 LISTENERS: Final = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s")
@@ -140,3 +140,16 @@ class Options:
                 f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         return dataclasses.replace(self, **changes)
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """``"alice@example.com:secret"`` -> ``("alice@example.com", "secret")``.
+
+    The password is everything after the first colon and may be empty; the address may not.
+    Raises :class:`~fakemail.ConfigError` without a colon or an address.
+    """
+    address, sep, password = text.partition(":")
+    address = address.strip()
+    if not sep or not address:
+        raise ConfigError(f"a user is ADDRESS:PASSWORD, got {text!r}")
+    return address, password

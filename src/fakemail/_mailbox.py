@@ -12,6 +12,10 @@ from fakemail._store import INBOX, FlagMode, FolderSnapshot, MailItem, MailStore
 __all__ = ["Folder", "Mailbox"]
 
 
+def _uid_list(uids: int | Iterable[int]) -> list[int]:
+    return [uids] if isinstance(uids, int) else list(uids)
+
+
 @final
 class Folder:
     """One folder of one account. Reads are snapshots taken at the time of the call."""
@@ -57,13 +61,11 @@ class Folder:
 
         IMAP sessions with this folder selected see the change (RFC 3501 §7.4.2 FETCH).
         """
-        targets = [uids] if isinstance(uids, int) else list(uids)
-        self._store.set_flags(self.address, self.name, targets, tuple(flags), mode)
+        self._store.set_flags(self.address, self.name, _uid_list(uids), tuple(flags), mode)
 
     def expunge(self, uids: int | Iterable[int]) -> tuple[int, ...]:
         """Remove messages by UID; returns the UIDs removed."""
-        targets = [uids] if isinstance(uids, int) else list(uids)
-        return self._store.expunge(self.address, self.name, targets)
+        return self._store.expunge(self.address, self.name, _uid_list(uids))
 
 
 @final

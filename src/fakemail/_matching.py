@@ -14,11 +14,9 @@ from typing import Any, Union, final
 from fakemail._exceptions import ConfigError
 from fakemail._message import Message
 
-__all__ = ["Criteria", "TextFilter", "describe_message"]
+__all__ = ["Criteria", "TextFilter", "describe_message", "report"]
 
 TextFilter = Union[str, "re.Pattern[str]", Callable[[str], bool]]
-
-_FILTER_NAMES = ("to", "sender", "from_", "subject", "body", "has_attachment", "header")
 
 
 def _show(value: object, limit: int = 60) -> str:
@@ -70,10 +68,8 @@ class Criteria:
         ``has_attachment``, ``header=(name, value)``)."""
         checked: list[tuple[str, Any]] = []
         for name, value in filters.items():
-            if name not in _FILTER_NAMES:
-                raise ConfigError(
-                    f"unknown filter {name}=; filters are: {', '.join(_FILTER_NAMES)}"
-                )
+            if name not in _MISS:
+                raise ConfigError(f"unknown filter {name}=; filters are: {', '.join(_MISS)}")
             if name == "has_attachment":
                 if not isinstance(value, bool):
                     raise ConfigError("has_attachment= takes True or False")
@@ -170,6 +166,7 @@ def _miss_header(message: Message, flt: tuple[str, TextFilter]) -> str | None:
     return f"header {name}: {found} does not match {_describe_filter(value_filter)}"
 
 
+#: Each filter's name (in the order error messages list them) and its check.
 _MISS: dict[str, Callable[[Message, Any], str | None]] = {
     "to": _miss_to,
     "sender": _miss_sender,

@@ -60,6 +60,14 @@ _HEADER_LINES = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*[ \t]*:|[ \t])[^\
 # The feedparser stops at "name :", so the copy it parses has that blank removed.
 _OBS_FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]+:", re.MULTILINE)
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+# A header field in the common, unambiguous form: "name:" (no blank before the colon) and its
+# continuation lines. A header block made only of these and its blank line, with no bare CR
+# (which the feedparser takes as a line break), splits into the same fields in the
+# feedparser, which is then not needed; anything else (a leading continuation, "From " lines,
+# "name :", ":") goes to the feedparser. ("." is anything but LF.)
+_FIELD = r"[\x21-\x39\x3b-\x7e]+:.*\n?(?:[ \t].*\n?)*"
+_FIELD_TEXT = re.compile(_FIELD)
+_FIELDS_BLOCK = re.compile(rf"(?:{_FIELD})*(?:\r?\n)?")
 
 
 class _RawPolicy(Compat32):
@@ -212,16 +220,10 @@ def index_message(raw: bytes) -> MimePart:
 
 def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> MimePart:
     body_start = _header_end(raw, start, end)
-    try:
-        block = raw[start:body_start]
-        if _OBS_FIELD_NAME.search(block):
-            block = _OBS_FIELD_NAME.sub(rb"\1:", block)
-        msg = _HEADER_PARSER.parsebytes(block)
-    except Exception:  # pragma: no cover - the feedparser is lenient; this is a safety net
-        msg = Message(policy=_POLICY)
+    msg, field_map = _parse_header(raw, start, body_start)
     if default_type != "text/plain":
         msg.set_default_type(default_type)
-    fields = MappingProxyType(_fields(msg))
+    fields = MappingProxyType(field_map)
 
     maintype, _, subtype = msg.get_content_type().partition("/")
     params = _params(msg, "content-type") if "content-type" in fields else ()
@@ -277,6 +279,55 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
         children=children,
         message=message,
     )
+
+
+def _parse_header(raw: bytes, start: int, stop: int) -> tuple[Message, dict[str, str]]:
+    """The header block ``raw[start:stop]`` as a stdlib :class:`Message`, and its `fields`."""
+    text = raw[start:stop].decode("ascii", "surrogateescape")
+    found = _split_fields(text)
+    if found is None:
+        return _parse_header_slow(raw[start:stop])
+    # Every field starts with "name:" and continuation lines are grouped with it, exactly as
+    # the feedparser would find them in this block; splitting and unfolding each field stays
+    # the stdlib's job (header_source_parse), and set_raw is how the feedparser stores it.
+    msg = Message(policy=_POLICY)
+    msg.set_payload("")  # what the headers-only parser leaves: the (empty) rest of the block
+    fields: dict[str, str] = {}
+    source_parse = _POLICY.header_source_parse
+    store = msg.set_raw
+    for field in found:
+        # One multi-line string parses like its list of lines: the lines are concatenated.
+        name, value = source_parse([field])
+        store(name, value)
+        key = name.lower()  # _FIELD names hold no blanks to strip
+        if key not in fields:
+            if "\n" in value:
+                value = _FOLD.sub("", value)
+            fields[key] = _text(value.strip(" \t\r\n"))
+    return msg, fields
+
+
+def _split_fields(text: str) -> list[str] | None:
+    """The fields of the decoded header block *text*, each with its continuation lines and
+    line breaks; None when the block holds anything but such fields and the blank line that
+    ends it (see `_FIELD`)."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None
+    if _FIELDS_BLOCK.fullmatch(text) is None:
+        return None
+    # A field cannot start with a blank, so the block splits into fields in only one way.
+    return _FIELD_TEXT.findall(text)
+
+
+def _parse_header_slow(block: bytes) -> tuple[Message, dict[str, str]]:
+    """The header block parsed by the stdlib's feedparser (any input)."""
+    try:
+        if _OBS_FIELD_NAME.search(block):
+            block = _OBS_FIELD_NAME.sub(rb"\1:", block)
+        msg = _HEADER_PARSER.parsebytes(block)
+    except Exception:  # pragma: no cover - the feedparser is lenient; this is a safety net
+        msg = Message(policy=_POLICY)
+    return msg, _fields(msg)
 
 
 def _opaque(raw: bytes, start: int, end: int) -> MimePart:
@@ -400,6 +451,27 @@ def _fields(msg: Message) -> dict[str, str]:
 
 def _params(msg: Message, header: str) -> tuple[MimeParam, ...]:
     """The parameters of the Content-Type-like field *header* of *msg*."""
+    # They depend only on the field's first value, and a few values (text/plain;
+    # charset=utf-8) are most of all mail: parsing them costs more than the rest of a part's
+    # index, so results are kept (immutable, so shareable), in a bounded cache.
+    value = msg.get(header)
+    if not isinstance(value, str):  # pragma: no cover - _RawPolicy hands back the stored str
+        return _parse_params(msg, header)
+    key = (header, value)
+    params = _PARAMS_CACHE.get(key)
+    if params is None:
+        params = _parse_params(msg, header)
+        if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
+            _PARAMS_CACHE.clear()
+        _PARAMS_CACHE[key] = params
+    return params
+
+
+_PARAMS_CACHE: dict[tuple[str, str], tuple[MimeParam, ...]] = {}
+_PARAMS_CACHE_SIZE = 512
+
+
+def _parse_params(msg: Message, header: str) -> tuple[MimeParam, ...]:
     try:
         raw_params: Sequence[tuple[str, object]] | None = msg.get_params(header=header)
     except Exception:

@@ -168,9 +168,9 @@ class Plugins:
 
     def route(self, envelope: Envelope) -> list[str]:
         """Mailboxes receiving a copy of a message with this envelope, in order, de-duplicated."""
-        mailboxes: dict[str, None] = {}
         if not self.has_plugins("fakemail_route"):
             return list(dict.fromkeys(normalize_address(r) for r in envelope.recipients))
+        mailboxes: dict[str, None] = {}
         for recipient in envelope.recipients:
             for address in self._hook.fakemail_route(recipient=recipient, envelope=envelope):
                 mailboxes[normalize_address(address)] = None

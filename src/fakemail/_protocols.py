@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from fakemail._backend import Backend
 from fakemail._exceptions import ConfigError
 from fakemail._triohost import ConnectionInfo, HostedSession, SessionFactory
 
-__all__ = ["AVAILABLE", "session_factory"]
-
-#: Protocols fakemail serves.
-AVAILABLE: Final = frozenset({"smtp", "pop3", "imap"})
+__all__ = ["session_factory"]
 
 
 def session_factory(listener: str, backend: Backend) -> SessionFactory:

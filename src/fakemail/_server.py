@@ -28,6 +28,7 @@ from fakemail._exceptions import (
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
 from fakemail._message import Envelope, Message, normalize_address
+from fakemail._protocols import session_factory
 from fakemail._smtp import SmtpHost
 from fakemail._store import INBOX, MailStore
 from fakemail._transcript import Transcript
@@ -138,8 +139,6 @@ class MailServer:
         return self
 
     def _trio_listeners(self, sockets: dict[str, socket.socket]) -> list[Listener]:
-        from fakemail._protocols import session_factory
-
         return [
             Listener(name, sock, name.endswith("s"), session_factory(name, self._backend))
             for name, sock in sockets.items()
@@ -363,18 +362,17 @@ class MailServer:
         wait, remove = changed_waiter(store)
         try:
             deadline = time.monotonic() + timeout
+            timed_out = False
             while True:
                 messages = store.messages
                 found = criteria.select(messages)
                 if len(found) >= count:
                     return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not await wait(remaining):
-                    messages = store.messages
-                    found = criteria.select(messages)
-                    if len(found) >= count:
-                        return found
+                if timed_out:
                     raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
+                remaining = deadline - time.monotonic()
+                # After a timeout, look once more: the last change may have come just then.
+                timed_out = remaining <= 0 or not await wait(remaining)
         finally:
             remove()
 

@@ -27,6 +27,7 @@ from fakemail._backend import Backend
 from fakemail._message import Envelope
 from fakemail._sasl import Credentials, password_credentials, start_mechanism
 from fakemail._smtptypes import Reply, SmtpSessionInfo
+from fakemail._tls import HANDSHAKE_TIMEOUT
 from fakemail._transcript import Transcript
 
 __all__ = ["SmtpHost"]
@@ -179,8 +180,9 @@ class _Smtp(SMTP):
         self._host = host
         self._implicit_tls = implicit_tls
         self._transcript: Transcript | None = None
-        # STARTTLS is advertised with a stand-in context; the real one (whose certificate costs
-        # ~100 ms to make, once per process) is fetched when a client actually asks for TLS.
+        # STARTTLS is advertised with a stand-in context; the real one (importing trustme and
+        # making the certificate cost ~100 ms, once per process) is fetched when a client
+        # actually asks for TLS.
         starttls = None if implicit_tls else host.starttls_placeholder
         super().__init__(
             host.handler,
@@ -337,7 +339,7 @@ class SmtpHost:
                 lambda: _Smtp(self, implicit_tls=implicit_tls),
                 sock=sock,
                 ssl=context,
-                ssl_handshake_timeout=30.0 if context else None,
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT if context else None,
             )
             self._servers.append(server)
 

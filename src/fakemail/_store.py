@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_FOLDERS",
     "INBOX",
     "Change",
+    "FlagMode",
     "FolderSnapshot",
     "MailItem",
     "MailStore",
@@ -351,9 +352,8 @@ class MailStore:
                 raise StoreError("ALREADYEXISTS", f"folder {new!r} already exists")
             if old_key == INBOX:
                 inbox = account.folders[INBOX]
-                target = _folder_key(new)
-                account.folders[target] = replace(
-                    inbox, name=target, uidvalidity=next(self._uidvalidity), special_use=None
+                account.folders[new_key] = replace(
+                    inbox, name=new_key, uidvalidity=next(self._uidvalidity), special_use=None
                 )
                 account.folders[INBOX] = _Folder(INBOX, next(self._uidvalidity))
             else:

@@ -12,9 +12,12 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import final
+from typing import Final, final
 
-__all__ = ["TlsCertificates", "certificates"]
+__all__ = ["HANDSHAKE_TIMEOUT", "TlsCertificates", "certificates"]
+
+#: Seconds a client may take over a TLS handshake before the connection is dropped.
+HANDSHAKE_TIMEOUT: Final = 30.0
 
 _lock = threading.Lock()
 _shared: TlsCertificates | None = None

@@ -24,13 +24,13 @@ import trio
 
 from fakemail._backend import Backend
 from fakemail._store import Change
+from fakemail._tls import HANDSHAKE_TIMEOUT
 from fakemail._transcript import Transcript
 
-__all__ = ["ConnectionInfo", "HostedSession", "Listener", "TrioHost"]
+__all__ = ["ConnectionInfo", "HostedSession", "Listener", "SessionFactory", "TrioHost"]
 
 log = logging.getLogger("fakemail")
 
-TLS_HANDSHAKE_TIMEOUT = 30.0
 _RECEIVE_SIZE = 65536
 
 
@@ -47,10 +47,12 @@ class ConnectionInfo:
 class HostedSession(Protocol):
     """One connection's protocol logic, as the host drives it (engine + session glue)."""
 
-    #: Account whose changes concern this session (``None``: not logged in yet).
-    account: str | None
     #: Seconds of client silence before :meth:`timed_out`.
     timeout: float
+
+    @property
+    def account(self) -> str | None:
+        """Account whose changes concern this session (``None``: not logged in yet)."""
 
     def start(self) -> None:
         """Queue the greeting."""
@@ -90,6 +92,16 @@ class HostedSession(Protocol):
 
 
 SessionFactory = Callable[[ConnectionInfo], HostedSession]
+
+
+async def _tls_handshake(
+    stream: trio.abc.Stream, backend: Backend
+) -> trio.SSLStream[trio.abc.Stream]:
+    """``stream`` wrapped in server-side TLS, once the client's handshake is done."""
+    ssl_stream = trio.SSLStream(stream, backend.tls.server_context(), server_side=True)
+    with trio.fail_after(HANDSHAKE_TIMEOUT):
+        await ssl_stream.do_handshake()
+    return ssl_stream
 
 
 @final
@@ -215,12 +227,7 @@ class _Connection:
             raise _Drop
         await self._claim()  # nothing may be written in clear text during the handshake
         try:
-            ssl_stream = trio.SSLStream(
-                self.stream, self.host.backend.tls.server_context(), server_side=True
-            )
-            with trio.fail_after(TLS_HANDSHAKE_TIMEOUT):
-                await ssl_stream.do_handshake()
-            self.stream = ssl_stream
+            self.stream = await _tls_handshake(self.stream, self.host.backend)
             self.transcript.note("TLS started")
         finally:
             self._release()
@@ -338,10 +345,7 @@ class TrioHost:
         session: HostedSession | None = None
         try:
             if listener.implicit_tls:
-                ssl_stream = trio.SSLStream(raw, backend.tls.server_context(), server_side=True)
-                with trio.fail_after(TLS_HANDSHAKE_TIMEOUT):
-                    await ssl_stream.do_handshake()
-                stream = ssl_stream
+                stream = await _tls_handshake(raw, backend)
             session = listener.factory(ConnectionInfo(peer, listener.implicit_tls, listener.name))
             conn = _Connection(self, stream, session, transcript)
             if len(live) >= backend.options.max_connections:

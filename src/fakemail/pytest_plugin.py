@@ -17,8 +17,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from fakemail._cli import parse_user
-from fakemail._config import LISTENER_OPTIONS, Options
+from fakemail._config import LISTENER_OPTIONS, Options, parse_user
 from fakemail._exceptions import ConfigError, ServerError
 from fakemail._matching import describe_message
 from fakemail._message import Message

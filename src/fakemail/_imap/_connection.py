@@ -65,8 +65,9 @@ class ImapConnection:
 
     ``max_line`` bounds a command line (each line of a command with literals);
     ``max_literal`` bounds one literal and, with ``max_line``, a whole command.
-    ``utf8_enabled`` is set by the session once the client has enabled ``UTF8=ACCEPT``
-    (RFC 6855): mailbox names are then UTF-8 both ways and strings may be quoted UTF-8.
+    ``utf8_enabled`` (RFC 6855 ``UTF8=ACCEPT``) makes mailbox names UTF-8 both ways and
+    lets strings be quoted UTF-8; it is for whoever drives the engine to set (the session does
+    not offer ``UTF8=ACCEPT``, so fakemail leaves it off).
     """
 
     def __init__(self, max_line: int = 8192, max_literal: int = 25 * 1024 * 1024) -> None:

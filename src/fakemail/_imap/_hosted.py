@@ -25,7 +25,6 @@ class ImapHosted:
     def __init__(self, backend: Backend, info: ConnectionInfo) -> None:
         options = backend.options
         self.backend = backend
-        self.info = info
         #: Seconds of client silence before the autologout (RFC 3501 §5.4).
         self.timeout = options.imap_timeout
         self.connection = ImapConnection(options.max_line_length, options.max_message_size)
@@ -41,10 +40,6 @@ class ImapHosted:
     def account(self) -> str | None:
         """The logged-in account: the host wakes this session when it changes."""
         return self.session.account
-
-    @account.setter
-    def account(self, value: str | None) -> None:
-        self.session.account = value
 
     def start(self) -> None:
         """Queue the greeting ``* OK [CAPABILITY ...]``."""
@@ -100,16 +95,10 @@ class ImapHosted:
         if self.is_closed or not self.session.idling:
             return
         try:
-            responses = self.session.idle_updates()
+            for response in self.session.idle_updates():
+                self.connection.send(response)
         except Exception as error:
             self.backend.record_error(error, "IMAP IDLE update")
-            return
-        for response in responses:
-            try:
-                self.connection.send(response)
-            except Exception as error:
-                self.backend.record_error(error, "IMAP IDLE update")
-                return
 
     def timed_out(self) -> None:
         """The autologout: ``* BYE`` and close."""

@@ -347,6 +347,11 @@ class _View:
     #: A snapshot was loaded since flags were last compared.
     dirty: bool = False
 
+    @property
+    def largest_uid(self) -> int:
+        """The UID ``*`` stands for in a UID set (RFC 3501 §9 seq-number), 0 when empty."""
+        return self.uids[-1] if self.uids else 0
+
 
 class _Gone(Exception):
     """The selected mailbox no longer exists as the client knows it."""
@@ -482,11 +487,7 @@ class ImapSession:
                 expunge = not isinstance(event, (Fetch, Store, Search))  # RFC 3501 §7.4.1
                 self._sync(out, flags=True, expunge=expunge)
         except _Gone:
-            self._view = None
-            self.idling = False
-            out.append(
-                UntaggedStatus("BYE", "the selected mailbox was deleted or renamed elsewhere")
-            )
+            self._gone(out)
             return out
         if tagged is not None:
             out.append(tagged)
@@ -500,12 +501,14 @@ class ImapSession:
         try:
             self._sync(out, flags=True, expunge=True)
         except _Gone:
-            self._view = None
-            self.idling = False
-            out.append(
-                UntaggedStatus("BYE", "the selected mailbox was deleted or renamed elsewhere")
-            )
+            self._gone(out)
         return out
+
+    def _gone(self, out: list[Response]) -> None:
+        # The client's view cannot be reconciled with the store any more: end the session.
+        self._view = None
+        self.idling = False
+        out.append(UntaggedStatus("BYE", "the selected mailbox was deleted or renamed elsewhere"))
 
     def timeout_goodbye(self) -> UntaggedStatus:
         """The ``* BYE`` of an autologout (RFC 3501 §5.4)."""
@@ -974,7 +977,7 @@ class ImapSession:
     ) -> list[tuple[int, int]] | None:
         """``(seq, uid)`` of the messages a set names; ``None`` for a bad sequence number."""
         if uid:
-            largest = view.uids[-1] if view.uids else 0
+            largest = view.largest_uid
             return [(n, u) for n, u in enumerate(view.uids, 1) if numbers.contains(u, largest)]
         count = len(view.uids)
         # RFC 3501 §9 seq-number: BAD for a number above the count, "*" in an empty mailbox.
@@ -994,7 +997,7 @@ class ImapSession:
         store = self.backend.store
         snap = store.folder(self._user(), view.name)
         current = {i.uid: i for i in snap.items}
-        largest = view.uids[-1] if view.uids else 0
+        largest = view.largest_uid
         doomed = [
             uid
             for uid in view.uids
@@ -1155,7 +1158,6 @@ class ImapSession:
 
     def _copy_or_move(self, cmd: Copy | Move, out: list[Response], move: bool) -> Tagged:
         view = self._selected_view()
-        verb = "MOVE" if move else "COPY"
         if move and view.readonly:
             return Tagged(cmd.tag, "NO", "mailbox is read-only", "READ-ONLY")
         targets = self._resolve(view, cmd.sequence_set, cmd.uid)
@@ -1182,7 +1184,7 @@ class ImapSession:
                 out.append(UntaggedStatus("OK", "moved", code))
             self._report_expunged(view, {p[0] for p in pairs}, out)
             return Tagged(cmd.tag, "OK", "MOVE completed")
-        return Tagged(cmd.tag, "OK", f"{verb} completed", code)
+        return Tagged(cmd.tag, "OK", "COPY completed", code)
 
     def _copy(self, cmd: Copy, out: list[Response]) -> Tagged:
         return self._copy_or_move(cmd, out, move=False)
@@ -1197,8 +1199,8 @@ class ImapSession:
         uses_modseq = _has_modseq(cmd.criteria)
         if uses_modseq:
             self._enable_condstore(out)
-        largest_uid = view.uids[-1] if view.uids else 0
         count = len(view.uids)
+        largest_uid = view.largest_uid
         found: list[tuple[int, MailItem]] = []
         for seq, uid in enumerate(view.uids, 1):
             item = view.items[uid]

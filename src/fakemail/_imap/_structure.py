@@ -215,31 +215,52 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
 
 
 # Simple lists (no quotes, comments, groups, routes or literals) are the common case and are
-# parsed by one regex per address; the result is the same as the full parser's.
+# parsed by one regex per address; the result is the same as the full parser's. The two forms
+# are told apart by "<", so that a bare address is not first tried as "name <addr>".
 _HARD = re.compile(r'["():;\\\[\]\r\n]')
-_SIMPLE = re.compile(
-    r"[ \t]*(?:(?P<name>[^\s<>@,]+(?:[ \t]+[^\s<>@,]+)*)[ \t]*)?"
-    r"<(?P<local>[^\s<>@,]+)@(?P<host>[^\s<>@,]+)>[ \t]*"
-    r"|[ \t]*(?P<bare_local>[^\s<>@,]+)@(?P<bare_host>[^\s<>@,]+)[ \t]*"
+_SIMPLE_ANGLE = re.compile(
+    r"[ \t]*(?:([^\s<>@,]+(?:[ \t]+[^\s<>@,]+)*)[ \t]*)?<([^\s<>@,]+)@([^\s<>@,]+)>[ \t]*"
 )
+_SIMPLE_BARE = re.compile(r"[ \t]*([^\s<>@,]+)@([^\s<>@,]+)[ \t]*")
 _BLANKS = re.compile(r"[ \t]+")
 
 
 def _parse_simple(value: str) -> tuple[Address, ...] | None:
     out: list[Address] = []
     for item in value.split(","):
-        m = _SIMPLE.fullmatch(item)
-        if m is None:
-            if item.strip(" \t"):
+        if "<" in item:
+            m = _SIMPLE_ANGLE.fullmatch(item)
+            if m is None:
                 return None
-            continue
-        if m["local"] is not None:
-            name = m["name"]
-            if name is not None and (" " in name or "\t" in name):
-                name = _BLANKS.sub(" ", name)
-            out.append((_ns(name), None, _ns(m["local"]), _ns(m["host"])))
+            name, local, host = m.groups()
+            if name is not None:
+                if "  " in name or "\t" in name:  # else there is no run of blanks to collapse
+                    name = _BLANKS.sub(" ", name)
+                if not name.isascii():
+                    name = _ns(name)
+            out.append(
+                (
+                    name,
+                    None,
+                    local if local.isascii() else _ns(local),
+                    host if host.isascii() else _ns(host),
+                )
+            )
         else:
-            out.append((None, None, _ns(m["bare_local"]), _ns(m["bare_host"])))
+            m = _SIMPLE_BARE.fullmatch(item)
+            if m is None:
+                if item.strip(" \t"):
+                    return None
+                continue
+            local, host = m.groups()
+            out.append(
+                (
+                    None,
+                    None,
+                    local if local.isascii() else _ns(local),
+                    host if host.isascii() else _ns(host),
+                )
+            )
     return tuple(out)
 
 

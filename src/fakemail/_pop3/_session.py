@@ -9,6 +9,7 @@ one POP3 session at a time (§8, ``[IN-USE]``, RFC 2449 §8.1.1).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, final
 
@@ -283,20 +284,21 @@ class Pop3Session:
         live = self._live()
         return Ok(f"{len(live)} {sum(e.size for _, e in live)}")
 
-    def _do_list(self, command: List) -> Response:
-        if command.msg is not None:
-            entry = self._entry(command.msg)
-            return entry if isinstance(entry, Err) else Ok(f"{command.msg} {entry.size}")
+    def _scan(self, msg: int | None, value: Callable[[_Entry], object], heading: str) -> Response:
+        """LIST and UIDL: ``n value`` for message ``msg``, or a listing of every message not
+        deleted under ``heading`` (``{count}`` replaced by their number)."""
+        if msg is not None:
+            entry = self._entry(msg)
+            return entry if isinstance(entry, Err) else Ok(f"{msg} {value(entry)}")
         live = self._live()
-        listing = "".join(f"{n} {e.size}\r\n" for n, e in live).encode()
-        return MultiLine(f"{len(live)} messages", listing)
+        listing = "".join(f"{n} {value(e)}\r\n" for n, e in live).encode()
+        return MultiLine(heading.format(count=len(live)), listing)
+
+    def _do_list(self, command: List) -> Response:
+        return self._scan(command.msg, lambda entry: entry.size, "{count} messages")
 
     def _do_uidl(self, command: Uidl) -> Response:
-        if command.msg is not None:
-            entry = self._entry(command.msg)
-            return entry if isinstance(entry, Err) else Ok(f"{command.msg} {self._uid(entry)}")
-        listing = "".join(f"{n} {self._uid(e)}\r\n" for n, e in self._live()).encode()
-        return MultiLine("unique-id listing follows", listing)
+        return self._scan(command.msg, self._uid, "unique-id listing follows")
 
     def _do_retr(self, command: Retr) -> Response:
         entry = self._entry(command.msg)

@@ -1,29 +1,20 @@
 """Fixtures for the IMAP integration tests: a real ``MailServer`` on loopback, real clients.
 
-One server per test session (per xdist worker), reset before each test; each test gets a
-fresh account address, so nothing a previous test's connections still do can get in its way.
-Every network operation is bounded by :data:`TIMEOUT`.
+``server``, ``addr``, ``send`` and ``raw`` come from ``tests/integration/conftest.py``. Every
+network operation is bounded by :data:`~tests._helpers.TIMEOUT`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
-import itertools
-import smtplib
-import socket
-import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from fakemail._server import MailServer
-
-#: Bound on every network operation; generous for slow CI machines.
-TIMEOUT = 10.0
-
-_accounts = itertools.count(1)
+from tests._helpers import TIMEOUT, GreetedClient
 
 Connect = Callable[..., imaplib.IMAP4]
 Send = Callable[..., None]
@@ -43,21 +34,10 @@ def new_server(**options: Any) -> MailServer:
 
 
 @pytest.fixture(scope="session")
-def shared_imap_server() -> Iterator[MailServer]:
-    server = new_server()
-    try:
+def shared_server() -> Iterator[MailServer]:
+    """The server of every test here (one per xdist worker); ``server`` resets it."""
+    with new_server() as server:
         yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def server(shared_imap_server: MailServer) -> Iterator[MailServer]:
-    """The shared server, reset; errors recorded on server threads fail the test."""
-    shared_imap_server.reset()
-    shared_imap_server.check()  # a previous test's leftovers are not this test's fault
-    yield shared_imap_server
-    shared_imap_server.check()
 
 
 @pytest.fixture
@@ -75,23 +55,6 @@ def own_server() -> Iterator[Callable[..., MailServer]]:
         server.stop()
     for server in servers:
         server.check()
-
-
-@pytest.fixture
-def addr() -> str:
-    """An address no other test uses."""
-    return f"user{next(_accounts)}@example.com"
-
-
-@pytest.fixture
-def send(server: MailServer) -> Send:
-    """``send(raw, to)``: one SMTP transaction through ``smtplib``."""
-
-    def send(raw: bytes, to: str, sender: str = "app@example.com") -> None:
-        with smtplib.SMTP(*server.smtp, timeout=TIMEOUT) as client:
-            client.sendmail(sender, [to], raw)
-
-    return send
 
 
 @pytest.fixture
@@ -117,22 +80,10 @@ def connect(server: MailServer) -> Iterator[Connect]:
             client.shutdown()
 
 
-class RawClient:
-    """A raw IMAP socket: send bytes, read replies exactly as the server wrote them."""
+class RawClient(GreetedClient):
+    """A raw IMAP connection, its greeting read."""
 
-    def __init__(self, address: tuple[str, int], *, context: ssl.SSLContext | None = None):
-        sock = socket.create_connection(address, timeout=TIMEOUT)
-        if context is not None:
-            sock = context.wrap_socket(sock, server_hostname=address[0])
-        self.sock = sock
-        self.file = sock.makefile("rb")
-        self.greeting = self.line()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> bytes:
-        return self.file.readline()
+    listener = "imap"
 
     def until_tagged(self, tag: bytes) -> bytes:
         """Everything up to and including the tagged response ``tag``."""
@@ -145,34 +96,12 @@ class RawClient:
                 return data
 
     def command(self, line: bytes) -> bytes:
+        """Send ``line`` (CRLF added); everything up to its tagged response."""
         self.send(line + b"\r\n")
         return self.until_tagged(line.split(b" ", 1)[0])
 
-    def read_to_eof(self) -> bytes:
-        """Everything until the server closes (bounded by the socket timeout)."""
-        data = b""
-        while chunk := self.file.read1(65536):
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
 
 @pytest.fixture
-def raw(server: MailServer) -> Iterator[RawConnect]:
-    """``raw()``: a :class:`RawClient` to the IMAP listener (``tls=True``: IMAPS)."""
-    clients: list[RawClient] = []
-
-    def connect(*, tls: bool = False) -> RawClient:
-        if tls:
-            client = RawClient(server.imaps, context=server.client_ssl_context())
-        else:
-            client = RawClient(server.imap)
-        clients.append(client)
-        return client
-
-    yield connect
-    for client in clients:
-        client.close()
+def raw_class() -> type[RawClient]:
+    """What the ``raw`` fixture connects here."""
+    return RawClient

@@ -10,8 +10,7 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.response_types import Envelope  # type: ignore[import-untyped]
 
 from fakemail._server import MailServer
-
-from .conftest import TIMEOUT
+from tests._helpers import TIMEOUT
 
 INVOICE = (
     b"From: Billing <billing@shop.example>\r\n"

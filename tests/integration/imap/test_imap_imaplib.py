@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from fakemail._server import MailServer
+from tests._helpers import TIMEOUT
 
-from .conftest import TIMEOUT, Connect, Send
+from .conftest import Connect, Send
 
 MESSAGE = (
     b"From: Alice <alice@example.com>\r\n"

@@ -6,8 +6,9 @@ import socket
 from collections.abc import Callable
 
 from fakemail._server import MailServer
+from tests._helpers import TIMEOUT
 
-from .conftest import TIMEOUT, RawClient, RawConnect
+from .conftest import RawClient, RawConnect
 
 
 def logged_in(raw: RawConnect, addr: str) -> RawClient:

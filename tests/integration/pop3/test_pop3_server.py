@@ -13,23 +13,13 @@ import pytest
 
 from fakemail._server import MailServer
 from fakemail._store import INBOX
-
-TIMEOUT = 10.0
+from tests._helpers import TIMEOUT, leaves
 
 Connect = Any
 Send = Any
 Raw = Any
 
 MESSAGE = b"From: app@example.com\r\nSubject: hi\r\n\r\n.starts with a dot\r\nbye\r\n"
-
-
-def leaves(errors: list[BaseException]) -> list[BaseException]:
-    """``errors`` with exception groups replaced by what they hold."""
-    found: list[BaseException] = []
-    for error in errors:
-        inner = getattr(error, "exceptions", None)
-        found.extend(leaves(list(inner)) if inner is not None else [error])
-    return found
 
 
 def test_pipelined_commands_are_answered_in_order(

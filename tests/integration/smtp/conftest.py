@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +11,9 @@ from typing import Any
 import pytest
 
 from fakemail._server import MailServer
+from tests._helpers import LineClient
 
+#: Bound on every client operation here; generous for slow CI machines.
 CLIENT_TIMEOUT = 30.0
 
 #: Options for a server with only the SMTP and SMTPS listeners (quick to start).
@@ -63,26 +64,14 @@ def smtp_client() -> Iterator[Callable[..., smtplib.SMTP]]:
         client.close()
 
 
-class RawClient:
-    """A line-oriented client on a plain socket, for speaking a protocol byte by byte."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._file = sock.makefile("rb")
-
-    def send(self, data: bytes) -> None:
-        """Send ``data`` in one write."""
-        self.sock.sendall(data)
-
-    def readline(self) -> bytes:
-        """One line, line end included (``b""`` at end of stream)."""
-        return self._file.readline()
+class RawClient(LineClient):
+    """A raw SMTP connection, for speaking the protocol byte by byte."""
 
     def reply(self) -> list[bytes]:
         """One SMTP reply: its lines without line ends (``[]`` at end of stream)."""
         lines: list[bytes] = []
         while True:
-            line = self.readline()
+            line = self.line()
             if not line:
                 return lines
             lines.append(line.rstrip(b"\r\n"))
@@ -93,15 +82,6 @@ class RawClient:
         """The code of the next SMTP reply (0 at end of stream)."""
         lines = self.reply()
         return int(lines[-1][:3]) if lines else 0
-
-    def read_to_eof(self) -> bytes:
-        """Everything the server sends until it closes the connection."""
-        return self._file.read()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._file.close()
-        self.sock.close()
 
 
 @pytest.fixture
@@ -116,14 +96,9 @@ def raw_client() -> Iterator[Callable[..., RawClient]]:
         tls: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
     ) -> RawClient:
-        sock = socket.create_connection(address, timeout=CLIENT_TIMEOUT)
-        if tls is not None:
-            try:
-                sock = tls.wrap_socket(sock, server_hostname=server_hostname or address[0])
-            except BaseException:
-                sock.close()
-                raise
-        client = RawClient(sock)
+        client = RawClient(
+            address, context=tls, server_hostname=server_hostname, timeout=CLIENT_TIMEOUT
+        )
         clients.append(client)
         return client
 

@@ -19,7 +19,8 @@ from fakemail._exceptions import ConfigError, FakemailError, WaitTimeout
 from fakemail._server import Endpoint, MailServer
 from fakemail._store import INBOX, StoreError
 
-CLIENT_TIMEOUT = 30.0
+from .conftest import CLIENT_TIMEOUT
+
 RAW = b"From: app@example.com\r\nTo: bob@example.com\r\nSubject: Hi\r\n\r\nHello\r\n"
 
 MakeServer = Callable[..., MailServer]

@@ -14,7 +14,6 @@ from fakemail._store import INBOX
 
 from .conftest import RawClient
 
-CLIENT_TIMEOUT = 30.0
 USERS = {"app@example.com": "s3cret"}
 
 RAW = (

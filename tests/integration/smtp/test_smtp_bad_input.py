@@ -16,9 +16,8 @@ import pytest
 
 from fakemail._server import MailServer
 
-from .conftest import RawClient
+from .conftest import CLIENT_TIMEOUT, RawClient
 
-CLIENT_TIMEOUT = 30.0
 RAW = b"Subject: ok\r\n\r\nfine\r\n"
 
 MakeServer = Callable[..., MailServer]
