@@ -3,9 +3,12 @@
 The stdlib :mod:`email` parser builds a tree but forgets where each part sits in the original
 bytes, and IMAP ``BODY[section]`` must return byte-exact slices of the stored message. So this
 module finds the header/body split and the multipart delimiters itself (RFC 2046 §5.1.1) and
-records offsets, while every header block is parsed by the stdlib
-(:class:`email.parser.BytesHeaderParser` with a compat32-based policy), whose
-``get_content_type()``, ``get_params()`` and RFC 2231 decoding we reuse.
+records offsets, while header fields are parsed by the stdlib (a compat32-based policy), whose
+``get_content_type()``, ``get_params()`` and RFC 2231 decoding we reuse. A header block that
+is plainly a list of ``name: value`` fields is split into fields here and each field handed to
+the policy, as the feedparser would; any other block goes through
+:class:`email.parser.BytesHeaderParser` itself (the feedparser costs more than the rest of the
+index together).
 
 Conventions:
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 import email.policy
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import Compat32
@@ -64,8 +67,9 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # continuation lines. A header block made only of these and its blank line, with no bare CR
 # (which the feedparser takes as a line break), splits into the same fields in the
 # feedparser, which is then not needed; anything else (a leading continuation, "From " lines,
-# "name :", ":") goes to the feedparser. ("." is anything but LF.)
-_FIELD = r"[\x21-\x39\x3b-\x7e]+:.*\n?(?:[ \t].*\n?)*"
+# "name :", ":") goes to the feedparser. "." is anything but LF; every line must run to its
+# LF (or the end), which keeps the split unique and backtracking linear.
+_FIELD = r"[\x21-\x39\x3b-\x7e]+:.*(?:\n|\Z)(?:[ \t].*(?:\n|\Z))*"
 _FIELD_TEXT = re.compile(_FIELD)
 _FIELDS_BLOCK = re.compile(rf"(?:{_FIELD})*(?:\r?\n)?")
 
@@ -137,9 +141,6 @@ class MimePart:
     """Offset of the first octet of the body (just after the blank line)."""
     end: int
     """Offset just past the last octet of the body."""
-    headers: Message
-    """The header block as parsed by the stdlib (compat32 semantics, raw string values).
-    Shared, so do not modify it."""
     fields: Mapping[str, str]
     """First occurrence of each header field: lower-cased name -> unfolded, stripped value."""
     maintype: str
@@ -172,6 +173,23 @@ class MimePart:
     ``start`` is this part's ``body_start``); None for every other type. An encapsulated
     message that is base64 or quoted-printable encoded (so cannot be indexed in place), or
     nested deeper than :data:`MAX_DEPTH`, is given as an opaque header-less text/plain part."""
+    _raw: bytes = field(default=b"", repr=False)
+    """The top-level message the offsets are in (to parse `headers` when first asked for)."""
+    _default_type: str = field(default="text/plain", repr=False)
+    """The type the part has when it has no Content-Type (see `headers`)."""
+    _headers: Message | None = field(default=None, repr=False)
+    """`headers`, once parsed."""
+
+    @property
+    def headers(self) -> Message:
+        """The header block as parsed by the stdlib (compat32 semantics, raw string values).
+        Shared, so do not modify it. Built when first asked for: ENVELOPE and BODYSTRUCTURE
+        only need `fields` and the attributes above."""
+        msg = self._headers
+        if msg is None:
+            msg = _header_message(self._raw, self.start, self.body_start, self._default_type)
+            object.__setattr__(self, "_headers", msg)  # a cache: racing threads build equals
+        return msg
 
     @property
     def size(self) -> int:
@@ -220,20 +238,28 @@ def index_message(raw: bytes) -> MimePart:
 
 def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> MimePart:
     body_start = _header_end(raw, start, end)
-    msg, field_map = _parse_header(raw, start, body_start)
-    if default_type != "text/plain":
+    field_map, first, msg = _scan_header(raw, start, body_start)
+    if msg is not None and default_type != "text/plain":
         msg.set_default_type(default_type)
     fields = MappingProxyType(field_map)
 
-    maintype, _, subtype = msg.get_content_type().partition("/")
-    params = _params(msg, "content-type") if "content-type" in fields else ()
+    ctype = first.get("content-type")
+    content_type: str
+    params: tuple[MimeParam, ...]
+    if ctype is None:
+        content_type, params = default_type, ()
+    else:
+        content_type, params = _header_params("content-type", ctype)
+    maintype, _, subtype = content_type.partition("/")
     encoding = fields.get("content-transfer-encoding", "").lower() or "7bit"
 
     disposition: Disposition | None = None
-    if "content-disposition" in fields:
-        dtype = (msg.get_content_disposition() or "").strip()
+    cdisp = first.get("content-disposition")
+    if cdisp is not None:
+        dtype, dparams = _header_params("content-disposition", cdisp)
+        dtype = dtype.strip()
         if dtype:
-            disposition = Disposition(_text(dtype), _params(msg, "content-disposition"))
+            disposition = Disposition(_text(dtype), dparams)
 
     language: tuple[str, ...] = ()
     if "content-language" in fields:
@@ -263,7 +289,6 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
         start=start,
         body_start=body_start,
         end=end,
-        headers=msg,
         fields=fields,
         maintype=_text(maintype),
         subtype=_text(subtype),
@@ -278,33 +303,61 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
         location=fields.get("content-location"),
         children=children,
         message=message,
+        _raw=raw,
+        _default_type=default_type,
+        _headers=msg,
     )
 
 
-def _parse_header(raw: bytes, start: int, stop: int) -> tuple[Message, dict[str, str]]:
-    """The header block ``raw[start:stop]`` as a stdlib :class:`Message`, and its `fields`."""
-    text = raw[start:stop].decode("ascii", "surrogateescape")
-    found = _split_fields(text)
+def _scan_header(
+    raw: bytes, start: int, stop: int
+) -> tuple[dict[str, str], dict[str, str], Message | None]:
+    """`MimePart.fields` of the header block ``raw[start:stop]``, the raw value of the first
+    occurrence of each field (by lower-cased name), and the parsed block when the feedparser
+    had to be used (else None: `_header_message` builds it when asked)."""
+    block = raw[start:stop]
+    found = _split_fields(block.decode("ascii", "surrogateescape"))
+    msg: Message | None
+    pairs: Sequence[tuple[str, str]]
     if found is None:
-        return _parse_header_slow(raw[start:stop])
-    # Every field starts with "name:" and continuation lines are grouped with it, exactly as
-    # the feedparser would find them in this block; splitting and unfolding each field stays
-    # the stdlib's job (header_source_parse), and set_raw is how the feedparser stores it.
-    msg = Message(policy=_POLICY)
-    msg.set_payload("")  # what the headers-only parser leaves: the (empty) rest of the block
+        msg = _feedparse(block)
+        pairs = msg.items()
+    else:
+        msg = None
+        # Splitting and unfolding each field stays the stdlib's job. One multi-line string
+        # parses like the list of its lines (they are concatenated).
+        source_parse = _POLICY.header_source_parse
+        pairs = [source_parse([f]) for f in found]
     fields: dict[str, str] = {}
-    source_parse = _POLICY.header_source_parse
-    store = msg.set_raw
-    for field in found:
-        # One multi-line string parses like its list of lines: the lines are concatenated.
-        name, value = source_parse([field])
-        store(name, value)
-        key = name.lower()  # _FIELD names hold no blanks to strip
+    first: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.strip().lower()
         if key not in fields:
+            first[key] = value
             if "\n" in value:
                 value = _FOLD.sub("", value)
-            fields[key] = _text(value.strip(" \t\r\n"))
-    return msg, fields
+            value = value.strip(" \t\r\n")
+            fields[key] = value if value.isascii() else _text(value)
+    return fields, first, msg
+
+
+def _header_message(raw: bytes, start: int, stop: int, default_type: str) -> Message:
+    """The header block ``raw[start:stop]`` as the stdlib's headers-only parser gives it."""
+    block = raw[start:stop]
+    found = _split_fields(block.decode("ascii", "surrogateescape"))
+    if found is None:
+        msg = _feedparse(block)
+    else:
+        # The fields are those the feedparser would find in this block; set_raw is how it
+        # stores each one, and the (empty) rest of the block is its payload.
+        msg = Message(policy=_POLICY)
+        msg.set_payload("")
+        source_parse = _POLICY.header_source_parse
+        for f in found:
+            msg.set_raw(*source_parse([f]))
+    if default_type != "text/plain":
+        msg.set_default_type(default_type)
+    return msg
 
 
 def _split_fields(text: str) -> list[str] | None:
@@ -319,15 +372,14 @@ def _split_fields(text: str) -> list[str] | None:
     return _FIELD_TEXT.findall(text)
 
 
-def _parse_header_slow(block: bytes) -> tuple[Message, dict[str, str]]:
+def _feedparse(block: bytes) -> Message:
     """The header block parsed by the stdlib's feedparser (any input)."""
     try:
         if _OBS_FIELD_NAME.search(block):
             block = _OBS_FIELD_NAME.sub(rb"\1:", block)
-        msg = _HEADER_PARSER.parsebytes(block)
+        return _HEADER_PARSER.parsebytes(block)
     except Exception:  # pragma: no cover - the feedparser is lenient; this is a safety net
-        msg = Message(policy=_POLICY)
-    return msg, _fields(msg)
+        return Message(policy=_POLICY)
 
 
 def _opaque(raw: bytes, start: int, end: int) -> MimePart:
@@ -336,7 +388,6 @@ def _opaque(raw: bytes, start: int, end: int) -> MimePart:
         start=start,
         body_start=start,
         end=end,
-        headers=Message(policy=_POLICY),
         fields=_NO_FIELDS,
         maintype="text",
         subtype="plain",
@@ -351,6 +402,7 @@ def _opaque(raw: bytes, start: int, end: int) -> MimePart:
         location=None,
         children=(),
         message=None,
+        _headers=Message(policy=_POLICY),
     )
 
 
@@ -438,40 +490,37 @@ def _octets(s: str) -> bytes:
         return s.encode("utf-8", "surrogatepass")
 
 
-def _fields(msg: Message) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for name, value in msg.items():
-        key = name.strip().lower()
-        if key not in fields:
-            if "\n" in value:
-                value = _FOLD.sub("", value)
-            fields[key] = _text(value.strip(" \t\r\n"))
-    return fields
+def _header_params(name: str, value: str) -> tuple[str, tuple[MimeParam, ...]]:
+    """For a Content-Type (*name* ``"content-type"``) or Content-Disposition field whose raw
+    value is *value*: the stdlib's lower-cased type (``get_content_type()``,
+    ``get_content_disposition()``) and the parameters."""
+    # Both depend on the value alone, and a few values (text/plain; charset=utf-8) are most of
+    # all mail: parsing them costs more than the rest of a part's index, so results are kept
+    # (immutable, so shareable) in a bounded cache.
+    key = (name, value)
+    hit = _PARAMS_CACHE.get(key)
+    if hit is None:
+        msg = Message(policy=_POLICY)
+        msg.set_raw(name, value)
+        if name == "content-type":
+            token = msg.get_content_type()
+        else:
+            token = msg.get_content_disposition() or ""
+        hit = (token, _parse_params(msg, name))
+        if len(value) <= _PARAMS_CACHE_VALUE:
+            if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
+                _PARAMS_CACHE.clear()
+            _PARAMS_CACHE[key] = hit
+    return hit
 
 
-def _params(msg: Message, header: str) -> tuple[MimeParam, ...]:
-    """The parameters of the Content-Type-like field *header* of *msg*."""
-    # They depend only on the field's first value, and a few values (text/plain;
-    # charset=utf-8) are most of all mail: parsing them costs more than the rest of a part's
-    # index, so results are kept (immutable, so shareable), in a bounded cache.
-    value = msg.get(header)
-    if not isinstance(value, str):  # pragma: no cover - _RawPolicy hands back the stored str
-        return _parse_params(msg, header)
-    key = (header, value)
-    params = _PARAMS_CACHE.get(key)
-    if params is None:
-        params = _parse_params(msg, header)
-        if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
-            _PARAMS_CACHE.clear()
-        _PARAMS_CACHE[key] = params
-    return params
-
-
-_PARAMS_CACHE: dict[tuple[str, str], tuple[MimeParam, ...]] = {}
+_PARAMS_CACHE: dict[tuple[str, str], tuple[str, tuple[MimeParam, ...]]] = {}
 _PARAMS_CACHE_SIZE = 512
+_PARAMS_CACHE_VALUE = 1000  # longest value kept: the cache stays small whatever the input
 
 
 def _parse_params(msg: Message, header: str) -> tuple[MimeParam, ...]:
+    """The parameters of the Content-Type-like field *header* of *msg*."""
     try:
         raw_params: Sequence[tuple[str, object]] | None = msg.get_params(header=header)
     except Exception:
@@ -500,10 +549,10 @@ def _parse_params(msg: Message, header: str) -> tuple[MimeParam, ...]:
             if isinstance(value, tuple):  # RFC 2231 form without charset: plain text
                 value = _collapse(value)
             out.append(MimeParam(name, _text(str(value))))
-    if len(out) > 1 and "*" in (field := str(msg.get(header, ""))):
+    if len(out) > 1 and "*" in (sent := str(msg.get(header, ""))):
         # The stdlib moves RFC 2231 parameters after the plain ones; put them back where
         # they were sent (by where each name first appears; a stable sort keeps ties).
-        lowered = _text(field).lower()
+        lowered = _text(sent).lower()
 
         def position(p: MimeParam) -> int:
             m = re.search(r";\s*" + re.escape(p.name) + r"\s*[*=]", lowered)

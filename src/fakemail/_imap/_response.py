@@ -10,6 +10,7 @@ The value model (:data:`ImapValue`) is what sessions put into responses:
 * ``str`` -> a quoted string when safe, otherwise a literal of its UTF-8 bytes
 * ``bytes`` -> the same rule on the bytes (message content is nearly always a literal)
 * any other sequence (``tuple``/``list``) -> parenthesised, space separated
+* :class:`Memo` -> exactly as its value, rendered once per mode and then kept
 
 A string is *safe to quote* when it is at most :data:`MAX_QUOTED` long and holds no NUL, CR,
 LF or (unless ``utf8``) 8-bit character; ``"`` and ``\\`` are escaped (RFC 3501 §4.3, §9
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, Union, cast
 
 from fakemail._exceptions import LocalProtocolError
@@ -34,6 +35,7 @@ __all__ = [
     "FetchData",
     "ImapValue",
     "Mailbox",
+    "Memo",
     "Response",
     "Tagged",
     "Untagged",
@@ -58,8 +60,37 @@ class Mailbox(str):
     __slots__ = ()
 
 
-ImapValue: TypeAlias = Union[int, str, bytes, "Sequence[ImapValue]", None]
+ImapValue: TypeAlias = Union[int, str, bytes, "Sequence[ImapValue]", "Memo", None]
 """A value in a response; see the module docstring for how each kind is rendered."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Memo:
+    """A value that keeps its rendering: for data sent again and again, such as a stored
+    message's ENVELOPE or BODYSTRUCTURE. Sent exactly as :attr:`value` would be (also inside
+    a list, where it is spaced as its value), but rendered only once per mode (plain, and
+    ``utf8``). The value must not change."""
+
+    value: ImapValue
+    _ascii: bytes | None = field(default=None, init=False, repr=False)
+    _utf8: bytes | None = field(default=None, init=False, repr=False)
+
+    def render(self, *, utf8: bool = False) -> bytes:
+        """The rendering of :attr:`value` (see :func:`render_value`), made on first use."""
+        rendered = self._utf8 if utf8 else self._ascii
+        if rendered is None:
+            out: list[bytes] = []
+            _render_into(out, self.value, utf8)
+            rendered = b"".join(out)
+            # A cache in a frozen object: threads racing here store equal bytes.
+            object.__setattr__(self, "_utf8" if utf8 else "_ascii", rendered)
+        return rendered
+
+    @property
+    def is_list(self) -> bool:
+        """Whether the value is a parenthesised list (which matters for spacing in a list)."""
+        kind = type(self.value)
+        return kind is tuple or kind is list
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +145,6 @@ Response: TypeAlias = Tagged | Untagged | UntaggedStatus | Continuation | FetchD
 """Anything a session sends through :meth:`ImapConnection.send`."""
 
 
-_UNSAFE_STR = re.compile(r"[\x00\r\n]")
-_UNSAFE_STR_ASCII = re.compile(r"[\x00\r\n\x80-\U0010ffff]")
 _UNSAFE_BYTES = re.compile(rb"[\x00\r\n]")
 _UNSAFE_BYTES_ASCII = re.compile(rb"[\x00\r\n\x80-\xff]")
 _BAD_TEXT = re.compile(r"[\x00\r\n]")
@@ -140,6 +169,8 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
     kind = type(value)
     if kind is tuple or kind is list:
         _render_list(out, cast("Sequence[ImapValue]", value), utf8)
+    elif kind is Memo:
+        out.append(cast(Memo, value).render(utf8=utf8))
     elif value is None:
         out.append(b"NIL")
     elif isinstance(value, str):
@@ -166,8 +197,14 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
 
 def _render_str(out: list[bytes], text: str, utf8: bool) -> None:
     """A (non-atom) string: quoted when safe, else a literal of its UTF-8 bytes."""
-    unsafe = _UNSAFE_STR if utf8 else _UNSAFE_STR_ASCII
-    if len(text) <= MAX_QUOTED and unsafe.search(text) is None:
+    # `_render_list` has a copy of this test for its items (a call per string costs).
+    if (
+        len(text) <= MAX_QUOTED
+        and (utf8 or text.isascii())
+        and "\r" not in text
+        and "\n" not in text
+        and "\x00" not in text
+    ):
         if "\\" in text or '"' in text:
             text = text.replace("\\", "\\\\").replace('"', '\\"')
         out.append(b'"' + text.encode() + b'"')
@@ -188,10 +225,13 @@ def _render_list(out: list[bytes], items: Sequence[ImapValue], utf8: bool) -> No
     item: Any
     for item in items:
         kind = type(item)
-        if kind is tuple or kind is list:
+        if kind is tuple or kind is list or (kind is Memo and item.is_list):
             if not (first or leading_lists):
                 append(b" ")
-            _render_list(out, item, utf8)
+            if kind is Memo:
+                append(item.render(utf8=utf8))
+            else:
+                _render_list(out, item, utf8)
         else:
             if not first:
                 append(b" ")
@@ -205,7 +245,7 @@ def _render_list(out: list[bytes], items: Sequence[ImapValue], utf8: bool) -> No
                 and "\r" not in item
                 and "\n" not in item
                 and "\x00" not in item
-            ):  # the quoting rule of _render_str, with str methods (cheaper than a regex)
+            ):  # the quoting rule of _render_str
                 if "\\" in item or '"' in item:
                     item = item.replace("\\", "\\\\").replace('"', '\\"')
                 append(f'"{item}"'.encode())

@@ -87,6 +87,7 @@ from fakemail._imap._response import (
     FetchData,
     ImapValue,
     Mailbox,
+    Memo,
     Response,
     Tagged,
     Untagged,
@@ -172,12 +173,13 @@ def _index(message: Message) -> MimePart:
 
 
 def _envelope(message: Message) -> ImapValue:
-    return message.derived(_KEY_ENVELOPE, lambda m: envelope(_index(m)))
+    # A Memo: every later FETCH of the message sends the bytes rendered the first time.
+    return message.derived(_KEY_ENVELOPE, lambda m: Memo(envelope(_index(m))))
 
 
 def _body_structure(message: Message, extensible: bool) -> ImapValue:
     key = _KEY_BODYSTRUCTURE if extensible else _KEY_BODY
-    return message.derived(key, lambda m: body_structure(_index(m), extensible))
+    return message.derived(key, lambda m: Memo(body_structure(_index(m), extensible)))
 
 
 def _octets_text(value: str) -> str:

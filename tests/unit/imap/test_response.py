@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fakemail._exceptions import LocalProtocolError
 from fakemail._imap._response import (
@@ -14,6 +17,7 @@ from fakemail._imap._response import (
     FetchData,
     ImapValue,
     Mailbox,
+    Memo,
     Tagged,
     Untagged,
     UntaggedStatus,
@@ -234,3 +238,98 @@ def test_adjacent_lists_at_the_start_of_a_list_are_not_separated() -> None:
     multipart = (("TEXT",), ("IMAGE",), "MIXED", ("BOUNDARY", "b"))
     assert render_value(multipart) == b'(("TEXT")("IMAGE") "MIXED" ("BOUNDARY" "b"))'
     assert render_value(("d", ("x",), ("y",))) == b'("d" ("x") ("y"))'
+
+
+# ---------------------------------------------------------------------------- the rules, again
+
+# A plain restatement of the module docstring's rules, to check the (optimised) renderer against.
+
+
+def _oracle(value: ImapValue, utf8: bool) -> bytes:
+    if isinstance(value, Memo):
+        return _oracle(value.value, utf8)
+    if value is None:
+        return b"NIL"
+    if isinstance(value, Atom):
+        return value.encode()
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, (str, bytes)):
+        data = value.encode() if isinstance(value, str) else value
+        unsafe = {0, 10, 13} | (set() if utf8 else set(range(128, 256)))
+        if len(value) <= MAX_QUOTED and not unsafe & set(data):
+            return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+        return b"{%d}\r\n" % len(data) + data
+    assert isinstance(value, Sequence)
+    out = b"("
+    leading = True  # still in the run of lists the list starts with: no SP between them
+    for i, item in enumerate(value):
+        inner = item.value if isinstance(item, Memo) else item
+        is_list = isinstance(inner, (tuple, list))
+        if i and not (leading and is_list):
+            out += b" "
+        leading = leading and is_list
+        out += _oracle(item, utf8)
+    return out + b")"
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.integers(min_value=0, max_value=2**63),
+    st.text(alphabet='ab "\\\t\r\n\x00é€', max_size=8),
+    st.binary(max_size=6),
+    st.sampled_from([Atom("\\Seen"), Atom("NIL"), "x" * MAX_QUOTED, "y" * (MAX_QUOTED + 1)]),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5).map(tuple),
+        st.lists(inner, max_size=3),
+        inner.map(Memo),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(_values, st.booleans())
+def test_rendering_follows_the_rules(value: ImapValue, utf8: bool) -> None:
+    assert render_value(value, utf8=utf8) == _oracle(value, utf8)
+
+
+# ---------------------------------------------------------------------------- Memo
+
+
+def test_memo_renders_as_its_value_once_per_mode() -> None:
+    envelope: ImapValue = ("d", "caf\u00e9", (("A", None, "a", "x.org"),), None, 'q"\\')
+    memo = Memo(envelope)
+    plain = memo.render()
+    assert plain == render_value(envelope)
+    assert plain == b'("d" {5}\r\ncaf\xc3\xa9 (("A" NIL "a" "x.org")) NIL "q\\"\\\\")'
+    assert memo.render() is plain  # kept, not rendered again
+    wide = memo.render(utf8=True)
+    assert wide == render_value(envelope, utf8=True)
+    assert wide == b'("d" "caf\xc3\xa9" (("A" NIL "a" "x.org")) NIL "q\\"\\\\")'
+    assert memo.render(utf8=True) is wide
+    assert memo.render() is plain
+    assert render_value(memo) == plain
+    assert render_value(memo, utf8=True) == wide
+    response = FetchData(3, (("UID", 9), ("ENVELOPE", memo)))
+    assert render_response(response) == b"* 3 FETCH (UID 9 ENVELOPE " + plain + b")\r\n"
+
+
+def test_memo_in_a_list_is_spaced_as_its_value() -> None:
+    first, second = Memo(("A", None, "a", "x")), Memo(("B", None, "b", "x"))
+    assert render_value((first, second)) == b'(("A" NIL "a" "x")("B" NIL "b" "x"))'
+    assert render_value((first, "MIXED", second)) == (
+        b'(("A" NIL "a" "x") "MIXED" ("B" NIL "b" "x"))'
+    )
+    assert render_value(("s", Memo("t"), Memo(None), Memo(7))) == b'("s" "t" NIL 7)'
+    assert render_value(Memo(Memo(("x",)))) == b'("x")'
+
+
+def test_memo_of_a_bad_value_is_refused_every_time() -> None:
+    memo = Memo(("ok", True))  # a bool is an int to the type checker, not to IMAP
+    for _ in range(2):
+        with pytest.raises(LocalProtocolError):
+            render_value(memo)

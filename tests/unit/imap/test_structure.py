@@ -308,6 +308,42 @@ def test_fast_path_agrees_with_full_parser(field: str) -> None:
     assert parse_address_list(field) == _parse_full(field)
 
 
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        # The quick parser's cases: "name <addr>" and bare addresses, blank runs collapsed.
+        ("Sender 3 <s3@example.com>", (("Sender 3", None, "s3", "example.com"),)),
+        (" \tA  \t B\t<a@b>\t ", (("A B", None, "a", "b"),)),
+        ("<a@b>", ((None, None, "a", "b"),)),
+        ("  a@b  ,\tc@d\t", ((None, None, "a", "b"), (None, None, "c", "d"))),
+        ("Zoë <zoë@exämple.org>", (("Zoë", None, "zoë", "exämple.org"),)),
+        # Octets that were not UTF-8 (surrogate-escaped by the index) come back as bytes.
+        ("N\udcff <a\udcfe@b>", ((b"N\xff", None, b"a\xfe", "b"),)),
+        # Not for the quick parser: no domain, a second "@", other blanks, "<" without ">".
+        ("Postmaster <postmaster>", (("Postmaster", None, "postmaster", None),)),
+        ("a@b@c", ((None, None, "a", "bc"),)),  # the stray "@" is dropped
+        ("A\xa0B <a@b>", (("A\xa0B", None, "a", "b"),)),
+        ("A <a@b", (("A", None, "a", "b"),)),
+    ],
+)
+def test_quick_address_forms(field: str, expected: tuple[object, ...]) -> None:
+    assert parse_address_list(field) == expected
+    assert _parse_full(field) == expected
+
+
+_wide_atoms = st.text(alphabet="abZ09.-é\xa0\u2003\udcff\x0b", min_size=1, max_size=5)
+_wide_piece = st.one_of(
+    _wide_atoms,
+    st.sampled_from([" ", "  ", "\t", " \t ", ",", "<", ">", "@", "@", "<a@b>", "x@y", ";"]),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(_wide_piece, max_size=14).map("".join))
+def test_fast_path_agrees_with_full_parser_on_odd_blanks(field: str) -> None:
+    assert parse_address_list(field) == _parse_full(field)
+
+
 @given(st.text(max_size=100))
 def test_address_parser_never_raises(field: str) -> None:
     for addr in parse_address_list(field):
