@@ -112,7 +112,10 @@ class Criteria:
 
 
 def _miss_to(message: Message, flt: TextFilter) -> str | None:
-    # "Sent to" means the envelope (Bcc included) or the visible To/Cc headers.
+    # "Sent to" means the envelope (Bcc included) or the visible To/Cc headers. The envelope
+    # is checked first: it usually decides, and reading headers means parsing the message.
+    if any(_text_matches(flt, addr, casefold=True) for addr in message.recipients):
+        return None
     candidates = list(dict.fromkeys((*message.recipients, *message.to, *message.cc)))
     if any(_text_matches(flt, addr, casefold=True) for addr in candidates):
         return None
