@@ -193,7 +193,8 @@ def _start(
     server.reset()
     _raise_server_errors(server, "raised after an earlier test ended, before this one started")
     try:
-        server.configure(**options)
+        if options:
+            server.configure(**options)
         for plugin in plugins:
             server.add_plugin(plugin, temporary=True)
     except BaseException:
