@@ -64,6 +64,10 @@ class _Handler:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
+    def __dir__(self) -> list[str]:
+        # Scanned by aiosmtpd for handle_*/auth_* on every connection (see _Smtp.__dir__).
+        return _HOOK_NAMES
+
     def _decide(self, hook: str, session: AioSession, *args: Any) -> str | None:
         """Ask the plugins (if any implement ``hook``) for a reply; ``None`` means no opinion."""
         plugins = self.backend.plugins
@@ -170,6 +174,12 @@ class _Handler:
 
 class _Smtp(SMTP):
     """aiosmtpd's protocol plus transcripts, CRAM-MD5, a connection limit and TLS facts."""
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd's __init__ finds its smtp_*/auth_* methods with dir() and
+        # inspect.getmembers() on every new connection: ~150 attributes fetched, most of a
+        # connection's set-up cost. Only those names are looked for, so list only them.
+        return _COMMAND_NAMES
 
     def __init__(self, host: SmtpHost, *, implicit_tls: bool) -> None:
         backend = host.backend
@@ -282,6 +292,10 @@ class _Smtp(SMTP):
         assert self.session is not None
         assert self.envelope is not None
         return self._authenticator(self, self.session, self.envelope, "CRAM-MD5", result)
+
+
+_HOOK_NAMES: Final = sorted(name for name in dir(_Handler) if name.startswith("handle_"))
+_COMMAND_NAMES: Final = sorted(name for name in dir(_Smtp) if name.startswith(("smtp_", "auth_")))
 
 
 @final
