@@ -131,8 +131,6 @@ class Plugins:
         self, session: SmtpSessionInfo, address: str, options: Sequence[str]
     ) -> Reply | None:
         """Ask plugins about MAIL FROM."""
-        if not self.has_plugins("fakemail_smtp_mail_from"):
-            return None
         result: Reply | None = self._hook.fakemail_smtp_mail_from(
             session=session, address=address, options=options
         )
@@ -142,8 +140,6 @@ class Plugins:
         self, session: SmtpSessionInfo, address: str, options: Sequence[str]
     ) -> Reply | None:
         """Ask plugins about RCPT TO."""
-        if not self.has_plugins("fakemail_smtp_rcpt_to"):
-            return None
         result: Reply | None = self._hook.fakemail_smtp_rcpt_to(
             session=session, address=address, options=options
         )
@@ -151,8 +147,6 @@ class Plugins:
 
     def smtp_data(self, session: SmtpSessionInfo, envelope: Envelope, raw: bytes) -> Reply | None:
         """Ask plugins about a complete message."""
-        if not self.has_plugins("fakemail_smtp_data"):
-            return None
         result: Reply | None = self._hook.fakemail_smtp_data(
             session=session, envelope=envelope, raw=raw
         )

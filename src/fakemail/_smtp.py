@@ -69,7 +69,8 @@ class _Handler:
         return _HOOK_NAMES
 
     def _decide(self, hook: str, session: AioSession, *args: Any) -> str | None:
-        """Ask the plugins (if any implement ``hook``) for a reply; ``None`` means no opinion."""
+        """Ask the plugins for a reply; ``None`` means no opinion. Skipped (no session facts
+        built) when only fakemail's defaults implement ``hook``."""
         plugins = self.backend.plugins
         if not plugins.has_plugins(hook):
             return None
