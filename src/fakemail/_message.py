@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import html as html_lib
@@ -15,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any, TypeVar, final
 
@@ -73,6 +75,26 @@ class Attachment:
         return len(self.content)
 
 
+_LINE_BREAK = re.compile(r"\r?\n")
+
+
+def field_values(msg: email.message.Message, name: str) -> list[str]:
+    """Every value of the header field ``name``, in order, decoded by ``msg``'s policy.
+
+    The stdlib's structured-header parser raises on some malformed fields (e.g. ``To: <``);
+    such a value is given as sent, unfolded, so that one bad header cannot break a query.
+    """
+    wanted = name.lower()
+    values: list[str] = []
+    for field, raw in msg.raw_items():
+        if field.lower() == wanted:
+            try:
+                values.append(str(msg.policy.header_fetch_parse(field, raw)))
+            except Exception:
+                values.append(_LINE_BREAK.sub("", raw))
+    return values
+
+
 @final
 class Headers(Mapping[str, str]):
     """A message's header fields, RFC 2047 encoded words decoded; names are case-insensitive.
@@ -87,14 +109,14 @@ class Headers(Mapping[str, str]):
         self._msg = msg
 
     def __getitem__(self, name: str) -> str:
-        value = self._msg.get(name)
-        if value is None:
+        values = field_values(self._msg, name)
+        if not values:
             raise KeyError(name)
-        return str(value)
+        return values[0]
 
     def get_all(self, name: str) -> list[str]:
         """Every value of the field ``name``, in order (empty if absent)."""
-        return [str(v) for v in self._msg.get_all(name, [])]
+        return field_values(self._msg, name)
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()
@@ -111,6 +133,18 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({dict(self)!r})"
+
+
+_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.default)
+
+
+def header_block(raw: bytes) -> bytes:
+    """A prefix of ``raw`` that holds its whole header block: up to and including the first
+    empty line (the header ends there, or earlier at a line that is not a field), else all."""
+    if raw.startswith((b"\n", b"\r\n")):
+        return b""
+    ends = [i + len(sep) for sep in (b"\n\n", b"\n\r\n") if (i := raw.find(sep)) >= 0]
+    return raw[: min(ends)] if ends else raw
 
 
 _URL_RE = re.compile(r"""\bhttps?://[^\s<>"'()\[\]]+""", re.IGNORECASE)
@@ -138,7 +172,7 @@ class Message:
     :class:`email.message.EmailMessage` (``policy.default``), built on first use.
     """
 
-    __slots__ = ("_derived", "_email", "envelope", "raw", "received_at", "seq")
+    __slots__ = ("_derived", "_email", "_head", "envelope", "raw", "received_at", "seq")
 
     def __init__(self, raw: bytes, envelope: Envelope, received_at: datetime, seq: int = 0) -> None:
         #: The message exactly as received (for SMTP: after dot-unstuffing, CRLF line ends).
@@ -150,6 +184,7 @@ class Message:
         #: Position in the store's arrival order (1-based; 0 if never stored).
         self.seq = seq
         self._email: email.message.EmailMessage | None = None
+        self._head: email.message.EmailMessage | None = None
         self._derived: dict[str, Any] | None = None
 
     def derived(self, key: str, compute: Callable[[Message], T]) -> T:
@@ -206,17 +241,28 @@ class Message:
             self._email = parsed  # racing threads build equal values; either may win
         return parsed
 
+    def _header_fields(self) -> EmailMessage:
+        # Header properties need only the header block: parsed alone (same parser, same
+        # policy, same fields) they cost microseconds where a message with attachments takes
+        # milliseconds to parse whole.
+        parsed = self._email if self._email is not None else self._head
+        if parsed is None:
+            parsed = _HEADER_PARSER.parsebytes(header_block(self.raw))
+            assert isinstance(parsed, EmailMessage)
+            self._head = parsed
+        return parsed
+
     @property
     def headers(self) -> Headers:
         """Header fields, decoded, case-insensitive."""
-        return Headers(self.email)
+        return Headers(self._header_fields())
 
     def _header(self, name: str) -> str | None:
-        value = self.email.get(name)
-        return None if value is None else str(value)
+        values = field_values(self._header_fields(), name)
+        return values[0] if values else None
 
     def _addresses(self, name: str) -> tuple[str, ...]:
-        values = [str(v) for v in self.email.get_all(name, [])]
+        values = field_values(self._header_fields(), name)
         return tuple(addr for _, addr in email.utils.getaddresses(values) if addr)
 
     @property

@@ -124,7 +124,7 @@ def fakemail_config(pytestconfig: pytest.Config) -> dict[str, Any]:
     return _session_options(pytestconfig)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fakemail_plugins() -> list[object]:
     """Plugins registered for each test using ``fakemail`` (override to add some)."""
     return []

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from fakemail._message import Attachment, Envelope, Message, normalize_address
+from fakemail._message import Attachment, Envelope, Message, header_block, normalize_address
 
 WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -116,6 +120,18 @@ def test_missing_and_bad_headers() -> None:
     assert message.date is None
     assert message.message_id is None
     assert make("Date: not a date\n\nx\n").date is None
+
+
+@pytest.mark.parametrize("value", ["<", "=@", ".:", "<@"])
+def test_address_field_the_stdlib_cannot_parse_is_given_as_sent(value: str) -> None:
+    # policy.default's address parser raises IndexError/AttributeError on these.
+    message = make(f"To: {value}\nCc: carol@example.com\nSubject: Hi\n\nx\n")
+    assert message.headers["To"] == value
+    assert message.headers.get_all("to") == [value]
+    assert message.cc == ("carol@example.com",)
+    assert message.subject == "Hi"
+    assert "@" not in "".join(message.to)
+    assert message.bcc == ("bob@example.com",)
 
 
 # ------------------------------------------------------------------ bodies
@@ -366,6 +382,45 @@ def test_derived_computes_once_per_key() -> None:
 def test_parsed_view_is_built_once() -> None:
     message = make(SIMPLE)
     assert message.email is message.email
+
+
+def test_header_properties_do_not_parse_the_bodies() -> None:
+    attachment = base64.encodebytes(b"%PDF" * 50_000).decode()
+    raw = (
+        "Subject: Invoice\nTo: bob@example.com\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nSee attached.\n"
+        "--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+        f"{attachment}--b--\n"
+    )
+    message = make(raw)
+    assert (message.subject, message.to) == ("Invoice", ("bob@example.com",))
+    assert message._email is None  # only the header block was parsed
+    assert message.text == "See attached."
+    assert message.headers["Subject"] == "Invoice"
+
+
+_LINE_ENDS = st.sampled_from(["\r\n", "\n", "\r"])
+_HEADER_LINE = st.one_of(
+    st.builds(
+        "{}: {}".format,
+        st.sampled_from(["Subject", "To", "From", "X-A", "Cc", "Date", "From ", "bad name"]),
+        st.text(st.sampled_from("ab <>@.,=?:\t\u00e9"), max_size=12),
+    ),
+    st.text(st.sampled_from(" \tabc"), min_size=1, max_size=6),  # continuations, blanks
+    st.sampled_from(["", "From mbox line", "not a header", "=?utf-8?q?x?="]),
+)
+
+
+@given(st.lists(st.tuples(_HEADER_LINE, _LINE_ENDS), max_size=10), st.text(max_size=20))
+@example([("Subject: a", "\r\n"), ("", "\r\n")], "Subject: not a header\r\n")
+@example([("Subject: a", "\r"), ("", "\r")], "To: body@example.com")
+@example([("", "\n")], "Subject: body")
+def test_header_block_parses_to_the_same_fields(lines: list[tuple[str, str]], rest: str) -> None:
+    raw = ("".join(text + end for text, end in lines) + rest).encode("utf-8", "surrogateescape")
+    whole = email.message_from_bytes(raw, policy=email.policy.default)
+    head = email.message_from_bytes(header_block(raw), policy=email.policy.default)
+    assert list(head.raw_items()) == list(whole.raw_items())
 
 
 # ------------------------------------------------------------------ addresses

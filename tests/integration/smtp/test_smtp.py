@@ -6,6 +6,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -364,6 +365,29 @@ def test_tcp_nodelay_on_listener_and_connections(
         assert transport is not None
         sock = transport.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_multiline_reply_is_sent_in_one_write(smtp_server: MailServer, raw_client: Connect) -> None:
+    # aiosmtpd pushes each line of a reply on its own: one send and one client wake-up each.
+    client = raw_client(smtp_server.smtp)
+    assert client.code() == 220
+    host = smtp_server._smtp
+    assert host is not None
+    [protocol] = host.connections
+    transport: Any = protocol.transport
+    writes: list[bytes] = []
+    write = transport.write
+
+    def record(data: bytes) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    transport.write = record
+    client.send(b"EHLO client.example\r\n")
+    reply = client.reply()
+    assert len(reply) > 5
+    assert reply[-1] == b"250 HELP"
+    assert writes == [b"".join(line + b"\r\n" for line in reply)]
 
 
 def test_connection_limit(make_smtp_server: MakeServer, raw_client: Connect) -> None:
