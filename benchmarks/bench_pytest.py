@@ -9,12 +9,13 @@ one more test once the server runs.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks._common import Row, median_of
+from benchmarks._common import Row
 
 TESTS = 200
 
@@ -115,15 +116,19 @@ def _env() -> dict[str, str]:
 
 def run(quick: bool) -> list[Row]:
     """Rows: per-test overhead of fakemail vs a session-scoped bare aiosmtpd, and fixture cost."""
-    runs = 3 if quick else 7
+    runs = 3 if quick else 9
+    samples: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="fakemail-bench-") as tmp:
         root = Path(tmp)
         _write(root)
-        loop = {suite: median_of(runs, lambda s=suite: _loop_seconds(root, s)) for suite in SUITES}
-        double = {
-            suite: median_of(runs, lambda s=suite: _loop_seconds(root, s, 2 * TESTS))
-            for suite in SUITES
-        }
+        # Round-robin, so that the machine's drift over the minutes this takes hits every
+        # suite alike (one suite's runs all in a row were up to 30% off another's).
+        for _ in range(runs):
+            for suite in SUITES:
+                for count in (TESTS, 2 * TESTS):
+                    samples.setdefault((suite, count), []).append(_loop_seconds(root, suite, count))
+    loop = {suite: statistics.median(samples[suite, TESTS]) for suite in SUITES}
+    double = {suite: statistics.median(samples[suite, 2 * TESTS]) for suite in SUITES}
     per_test = {s: 1000 * (t - loop["empty"]) / TESTS for s, t in loop.items()}
     marginal = {
         s: 1000 * ((double[s] - loop[s]) - (double["empty"] - loop["empty"])) / TESTS
