@@ -172,7 +172,16 @@ class Message:
     :class:`email.message.EmailMessage` (``policy.default``), built on first use.
     """
 
-    __slots__ = ("_derived", "_email", "_head", "envelope", "raw", "received_at", "seq")
+    __slots__ = (
+        "__weakref__",
+        "_derived",
+        "_email",
+        "_head",
+        "envelope",
+        "raw",
+        "received_at",
+        "seq",
+    )
 
     def __init__(self, raw: bytes, envelope: Envelope, received_at: datetime, seq: int = 0) -> None:
         #: The message exactly as received (for SMTP: after dot-unstuffing, CRLF line ends).

@@ -260,4 +260,10 @@ def pytest_runtest_makereport(
             captured = None if server is None else _snapshot(server)
         if captured is not None:
             report.sections.extend(_sections(captured))
+    if report.when == "teardown":
+        # Items live until the session ends: holding each test's mail there would keep every
+        # message (and its attachments) of the run in memory.
+        for key in (_CAPTURED_KEY, _SERVER_KEY):
+            if key in item.stash:
+                del item.stash[key]
     return report

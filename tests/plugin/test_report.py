@@ -185,3 +185,31 @@ def test_show_capture_no_hides_the_sections(mailtester: pytest.Pytester) -> None
     result = mailtester.runpytest("--show-capture=no")
     result.assert_outcomes(failed=1)
     result.stdout.no_fnmatch_line("*fakemail: captured mail*")
+
+
+def test_a_test_mail_is_not_kept_after_it(mailtester: pytest.Pytester) -> None:
+    # The teardown report needs the test's mail; nothing after it does. Items live until the
+    # session ends, so mail kept on them would pile up over a whole run.
+    mailtester.makepyfile(
+        """
+        import gc
+        import weakref
+
+        from mailhelpers import send
+
+        refs = []
+
+
+        def test_sends(fakemail):
+            send(fakemail, subject="kept only while needed")
+            refs.append(weakref.ref(fakemail.assert_sent()))
+
+
+        def test_that_mail_is_gone(fakemail):
+            gc.collect()
+            assert len(refs) == 1
+            assert refs[0]() is None
+        """
+    )
+    result = mailtester.runpytest()
+    result.assert_outcomes(passed=2)
