@@ -263,7 +263,8 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         # Items live until the session ends: holding each test's mail there would keep every
         # message (and its attachments) of the run in memory.
-        for key in (_CAPTURED_KEY, _SERVER_KEY):
-            if key in item.stash:
-                del item.stash[key]
+        if _CAPTURED_KEY in item.stash:
+            del item.stash[_CAPTURED_KEY]
+        if _SERVER_KEY in item.stash:
+            del item.stash[_SERVER_KEY]
     return report
