@@ -75,14 +75,16 @@ class Attachment:
         return len(self.content)
 
 
-_LINE_BREAK = re.compile(r"\r?\n")
+# Line breaks as the stdlib's parser splits lines: CRLF, CR or LF.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 
 
 def field_values(msg: email.message.Message, name: str) -> list[str]:
     """Every value of the header field ``name``, in order, decoded by ``msg``'s policy.
 
     The stdlib's structured-header parser raises on some malformed fields (e.g. ``To: <``);
-    such a value is given as sent, unfolded, so that one bad header cannot break a query.
+    such a value is given as sent, unfolded (8-bit octets read as UTF-8), so that one bad
+    header cannot break a query.
     """
     wanted = name.lower()
     values: list[str] = []
@@ -91,7 +93,9 @@ def field_values(msg: email.message.Message, name: str) -> list[str]:
             try:
                 values.append(str(msg.policy.header_fetch_parse(field, raw)))
             except Exception:
-                values.append(_LINE_BREAK.sub("", raw))
+                # The parser keeps 8-bit octets as surrogate escapes: back to bytes, then text.
+                text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                values.append(_LINE_BREAK.sub("", text))
     return values
 
 

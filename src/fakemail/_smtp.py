@@ -43,18 +43,24 @@ IDENT: Final = "fakemail ESMTP"
 _TEMPFAIL: Final = "451 4.3.0 Internal error in the test mail server; see the test report"
 
 _ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-# "<local@domain>" with dot-atoms on both sides, then spaces: the path nearly every client
-# sends. For it aiosmtpd's RFC 5322 parser (a third of a message's server time) returns the
-# text between the brackets and what follows the spaces; anything else still goes to it.
 _DOT_ATOM: Final = rf"{_ATOM}(?:\.{_ATOM})*"
-_PLAIN_PATH: Final = re.compile(rf"<({_DOT_ATOM}@{_DOT_ATOM})>(?![ \t]*[(])[ \t]*")
+# "<local@domain>" with dot-atoms on both sides: the path nearly every client sends. For it,
+# aiosmtpd's RFC 5322 parser (a third of a message's server time) returns the text between
+# the brackets, and as the rest what follows once blanks are skipped: after a space or tab it
+# strips all whitespace (str.lstrip), then a comment, which is left to it, as is anything
+# else (quoted strings, IP literals, source routes, non-ASCII...).
+_AFTER_PATH: Final = r"(?![(])(?![ \t]\s*[(])(?:[ \t]\s*)?"
+_PLAIN_PATH: Final = re.compile(rf"<({_DOT_ATOM}@{_DOT_ATOM})>{_AFTER_PATH}")
 
 
 def plain_path(arg: str) -> tuple[str, str] | None:
     """``(address, rest)`` of a MAIL/RCPT argument that is a plain ``<local@domain>`` path,
     as aiosmtpd's parser would give them; ``None`` for anything else."""
     match = _PLAIN_PATH.match(arg)
-    return None if match is None else (match[1], arg[match.end() :])
+    # "=?" may start an RFC 2047 encoded word, which that parser decodes even here.
+    if match is None or "=?" in match[1]:
+        return None
+    return match[1], arg[match.end() :]
 
 
 def _peer(session: AioSession) -> tuple[str, int] | None:

@@ -124,7 +124,7 @@ def fakemail_config(pytestconfig: pytest.Config) -> dict[str, Any]:
     return _session_options(pytestconfig)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def fakemail_plugins() -> list[object]:
     """Plugins registered for each test using ``fakemail`` (override to add some)."""
     return []
@@ -181,15 +181,15 @@ def _snapshot(server: MailServer) -> _Captured:
 
 
 def _start(
-    request: pytest.FixtureRequest, server: MailServer, plugins: list[object]
+    request: pytest.FixtureRequest, config: dict[str, Any], plugins: list[object]
 ) -> tuple[MailServer, bool]:
     """The server for one test and whether it is dedicated to it, configured."""
     options, marker_plugins = _marker_options(request)
     plugins = [*plugins, *marker_plugins]
     if LISTENER_OPTIONS & options.keys():
         # Host/port options cannot change on the shared server: give the test its own.
-        config = request.getfixturevalue("fakemail_config")
         return MailServer(plugins=plugins, **{**config, **options}).start(), True
+    server: MailServer = request.getfixturevalue("fakemail_server")
     server.reset()
     _raise_server_errors(server, "raised after an earlier test ended, before this one started")
     try:
@@ -216,8 +216,8 @@ def _finish(item: pytest.Item, server: MailServer, dedicated: bool) -> None:
 @pytest.fixture
 def fakemail(
     request: pytest.FixtureRequest,
+    fakemail_config: dict[str, Any],
     fakemail_plugins: list[object],
-    fakemail_server: MailServer,
 ) -> Generator[MailServer, None, None]:
     """A clean server for this test: empty store, the test's marker options and plugins.
 
@@ -225,7 +225,7 @@ def fakemail(
     ``*_port``): then a dedicated server, stopped after the test. Errors raised on server
     threads during the test are re-raised at teardown. Options and plugins are restored after.
     """
-    server, dedicated = _start(request, fakemail_server, fakemail_plugins)
+    server, dedicated = _start(request, fakemail_config, fakemail_plugins)
     request.node.stash[_SERVER_KEY] = server
     try:
         yield server

@@ -205,6 +205,42 @@ def test_listener_options_give_a_dedicated_server(mailtester: pytest.Pytester) -
     result.assert_outcomes(passed=3)
 
 
+def test_dedicated_server_does_not_start_the_session_server(mailtester: pytest.Pytester) -> None:
+    # With fixed ports in the session options, a session server started alongside would
+    # hold the port the dedicated server needs.
+    mailtester.makeconftest(
+        """
+        import socket
+
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def fakemail_config(fakemail_config):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            return {**fakemail_config, "smtp_port": port, "smtps_port": None,
+                    "imap_port": None, "imaps_port": None, "pop3_port": None,
+                    "pop3s_port": None}
+        """
+    )
+    mailtester.makepyfile(
+        """
+        import pytest
+        from mailhelpers import send
+
+
+        @pytest.mark.fakemail(host="127.0.0.1", require_auth=False)
+        def test_dedicated(fakemail):
+            send(fakemail)
+            fakemail.assert_sent()
+        """
+    )
+    result = mailtester.runpytest()
+    result.assert_outcomes(passed=1)
+
+
 def test_dedicated_server_reports_thread_errors(mailtester: pytest.Pytester) -> None:
     mailtester.makepyfile(
         """

@@ -134,6 +134,15 @@ def test_address_field_the_stdlib_cannot_parse_is_given_as_sent(value: str) -> N
     assert message.bcc == ("bob@example.com",)
 
 
+def test_unparseable_field_is_unfolded_and_decoded() -> None:
+    folded = Message(b"To: .:\r y\r\n\r\nx", Envelope("a@example.com", ("b@example.com",)), WHEN)
+    assert folded.headers["To"] == ".: y"
+    eight_bit = Message(
+        "To: Zoë <\r\n\r\nx".encode(), Envelope("a@example.com", ("b@example.com",)), WHEN
+    )
+    assert eight_bit.headers["To"] == "Zoë <"
+
+
 # ------------------------------------------------------------------ bodies
 
 

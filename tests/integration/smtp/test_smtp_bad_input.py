@@ -82,6 +82,17 @@ def test_garbage_commands(smtp_server: MailServer, raw_client: Connect) -> None:
     assert [m.recipients for m in smtp_server.messages] == [("bob@example.com",)]
 
 
+def test_invalid_utf8_echoed_in_a_reply(smtp_server: MailServer, raw_client: Connect) -> None:
+    # aiosmtpd decodes arguments with surrogateescape and some replies echo them: the reply
+    # must still go out (invalid octets replaced), not fail the session with an encode error.
+    client = greeted(raw_client, smtp_server)
+    client.send(b"VRFY @\xff\r\n")
+    assert client.reply() == [b"502 Could not VRFY @?"]
+    send_ok(client)
+    assert len(smtp_server.messages) == 1
+    smtp_server.check()  # nothing was recorded as a server error
+
+
 def test_overlong_command_lines(smtp_server: MailServer, raw_client: Connect) -> None:
     client = greeted(raw_client, smtp_server)
     client.send(b"NOOP " + b"x" * 600 + b"\r\n")  # over the 512-octet command limit
