@@ -185,6 +185,26 @@ class Dovecot:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def repeated(
+    repeats: int, fill: Callable[[], object], measure: Callable[[], dict[str, float]]
+) -> list[dict[str, float]]:
+    """``measure()`` (seconds per step) after a fresh ``fill()``, ``repeats`` times."""
+    runs = []
+    for _ in range(repeats):
+        fill()
+        runs.append(measure())
+    return runs
+
+
+def median_steps(
+    runs: list[dict[str, float]], steps: Sequence[str], total: str
+) -> dict[str, float]:
+    """The median of each step over ``runs``, and under ``total`` the median of their sums."""
+    result = {name: statistics.median(run[name] for run in runs) for name in steps}
+    result[total] = statistics.median(sum(run.values()) for run in runs)
+    return result
+
+
 class ServerProcess:
     """``benchmarks._server_process`` started as a subprocess."""
 

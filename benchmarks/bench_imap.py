@@ -20,7 +20,15 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks._common import MESSAGE_2K, Dovecot, Row, ServerProcess, varied_messages
+from benchmarks._common import (
+    MESSAGE_2K,
+    Dovecot,
+    Row,
+    ServerProcess,
+    median_steps,
+    repeated,
+    varied_messages,
+)
 from fakemail import MailServer
 
 STEPS = (
@@ -52,12 +60,6 @@ def _session(host: str, port: int, user: str, count: int) -> dict[str, float]:
     finally:
         client.logout()
     return times
-
-
-def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
-    result = {name: statistics.median(run[name] for run in runs) for name in STEPS}
-    result["all five steps"] = statistics.median(sum(run.values()) for run in runs)
-    return result
 
 
 def _read_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> bytes:
@@ -153,13 +155,14 @@ def run(quick: bool) -> list[Row]:
     user = "user@example.org"
     process = ServerProcess()
     try:
-        ours_runs = []
-        for _ in range(repeats):
-            process.fill(count, user)
-            ours_runs.append(_session(*process.endpoints["imap"], user, count))
+        ours_runs = repeated(
+            repeats,
+            lambda: process.fill(count, user),
+            lambda: _session(*process.endpoints["imap"], user, count),
+        )
     finally:
         process.stop()
-    ours = _medians(ours_runs)
+    ours = median_steps(ours_runs, STEPS, "all five steps")
     theirs: dict[str, float] = {}
     idle_theirs: float | None = None
     try:
@@ -169,11 +172,12 @@ def run(quick: bool) -> list[Row]:
     else:
         try:
             messages = varied_messages(count)
-            theirs_runs = []
-            for _ in range(repeats):
-                dovecot.fill(messages)
-                theirs_runs.append(_session("127.0.0.1", dovecot.imap_port, dovecot.user, count))
-            theirs = _medians(theirs_runs)
+            theirs_runs = repeated(
+                repeats,
+                lambda: dovecot.fill(messages),
+                lambda: _session("127.0.0.1", dovecot.imap_port, dovecot.user, count),
+            )
+            theirs = median_steps(theirs_runs, STEPS, "all five steps")
             idle_theirs = idle_latency_dovecot(dovecot, 10 if quick else 30)
         finally:
             dovecot.stop()

@@ -9,11 +9,17 @@ as in a test suite (client and server then share one GIL).
 from __future__ import annotations
 
 import poplib
-import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks._common import Dovecot, Row, ServerProcess, varied_messages
+from benchmarks._common import (
+    Dovecot,
+    Row,
+    ServerProcess,
+    median_steps,
+    repeated,
+    varied_messages,
+)
 from fakemail import MailServer
 
 STEPS = ("USER/PASS", "STAT", "LIST", "UIDL", "RETR all", "DELE all + QUIT")
@@ -44,12 +50,6 @@ def _cycle(host: str, port: int, user: str, count: int) -> dict[str, float]:
     return times
 
 
-def _median_steps(runs: list[dict[str, float]]) -> dict[str, float]:
-    steps = {name: statistics.median(run[name] for run in runs) for name in STEPS}
-    steps["whole cycle"] = statistics.median(sum(run.values()) for run in runs)
-    return steps
-
-
 def run(quick: bool) -> list[Row]:
     """Rows per step, fakemail vs Dovecot, medians of repeated cycles."""
     count = 500 if quick else 2000
@@ -63,16 +63,17 @@ def run(quick: bool) -> list[Row]:
                 server.deliver(raw, to=user)
             in_process.append(_cycle(*server.pop3, user, count))
             assert not server.mailbox(user).messages
-    embedded = _median_steps(in_process)
+    embedded = median_steps(in_process, STEPS, "whole cycle")
     process = ServerProcess()
     try:
-        ours_runs = []
-        for _ in range(repeats):
-            process.fill(count, user)
-            ours_runs.append(_cycle(*process.endpoints["pop3"], user, count))
+        ours_runs = repeated(
+            repeats,
+            lambda: process.fill(count, user),
+            lambda: _cycle(*process.endpoints["pop3"], user, count),
+        )
     finally:
         process.stop()
-    ours = _median_steps(ours_runs)
+    ours = median_steps(ours_runs, STEPS, "whole cycle")
     try:
         dovecot = Dovecot()
     except (RuntimeError, OSError) as error:
@@ -80,11 +81,12 @@ def run(quick: bool) -> list[Row]:
         theirs: dict[str, float] = {}
     else:
         try:
-            theirs_runs = []
-            for _ in range(repeats):
-                dovecot.fill(messages)
-                theirs_runs.append(_cycle("127.0.0.1", dovecot.pop3_port, dovecot.user, count))
-            theirs = _median_steps(theirs_runs)
+            theirs_runs = repeated(
+                repeats,
+                lambda: dovecot.fill(messages),
+                lambda: _cycle("127.0.0.1", dovecot.pop3_port, dovecot.user, count),
+            )
+            theirs = median_steps(theirs_runs, STEPS, "whole cycle")
         finally:
             dovecot.stop()
     return [

@@ -20,6 +20,8 @@ from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any, TypeVar, final
 
+from fakemail._mime import header_end
+
 __all__ = ["Attachment", "Envelope", "Headers", "Message", "normalize_address"]
 
 T = TypeVar("T")
@@ -143,12 +145,9 @@ _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
 def header_block(raw: bytes) -> bytes:
-    """A prefix of ``raw`` that holds its whole header block: up to and including the first
-    empty line (the header ends there, or earlier at a line that is not a field), else all."""
-    if raw.startswith((b"\n", b"\r\n")):
-        return b""
-    ends = [i + len(sep) for sep in (b"\n\n", b"\n\r\n") if (i := raw.find(sep)) >= 0]
-    return raw[: min(ends)] if ends else raw
+    """The header block of ``raw`` (with the empty line ending it), as the stdlib's parser
+    delimits it; all of ``raw`` if it has no body."""
+    return raw[: header_end(raw, 0, len(raw))]
 
 
 _URL_RE = re.compile(r"""\bhttps?://[^\s<>"'()\[\]]+""", re.IGNORECASE)

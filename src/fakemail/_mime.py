@@ -41,6 +41,7 @@ __all__ = [
     "Disposition",
     "MimeParam",
     "MimePart",
+    "header_end",
     "index_message",
 ]
 
@@ -237,7 +238,7 @@ def index_message(raw: bytes) -> MimePart:
 
 
 def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> MimePart:
-    body_start = _header_end(raw, start, end)
+    body_start = header_end(raw, start, end)
     field_map, first, msg = _scan_header(raw, start, body_start)
     if msg is not None and default_type != "text/plain":
         msg.set_default_type(default_type)
@@ -406,7 +407,7 @@ def _opaque(raw: bytes, start: int, end: int) -> MimePart:
     )
 
 
-def _header_end(raw: bytes, start: int, end: int) -> int:
+def header_end(raw: bytes, start: int, end: int) -> int:
     """Where the body of the part at ``raw[start:end]`` begins (see `_HEADER_LINES`)."""
     m = _HEADER_LINES.match(raw, start, end)
     pos = m.end() if m else start
