@@ -12,8 +12,8 @@ import pytest
 from fakemail._backend import Backend
 from fakemail._config import Options
 from fakemail._imap._events import Noop
+from fakemail._imap._fetch import format_internal_date
 from fakemail._imap._hosted import ImapHosted
-from fakemail._imap._session import format_internal_date
 from fakemail._message import Envelope, Message
 from fakemail._store import INBOX
 from fakemail._triohost import ConnectionInfo

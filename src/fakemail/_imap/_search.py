@@ -1,0 +1,140 @@
+"""IMAP SEARCH (RFC 3501 §6.4.4; ESEARCH RFC 4731; MODSEQ RFC 7162 §3.1.5)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fakemail._imap._cache import body_text, header_text, header_values
+from fakemail._imap._events import (
+    Search,
+    SearchAll,
+    SearchAnd,
+    SearchBody,
+    SearchDate,
+    SearchFlag,
+    SearchHeader,
+    SearchKey,
+    SearchModSeq,
+    SearchNot,
+    SearchOr,
+    SearchSequence,
+    SearchSize,
+    SearchText,
+    SearchUid,
+    SequenceSet,
+)
+from fakemail._imap._response import Atom, ImapValue, Response, Tagged, Untagged
+from fakemail._imap._view import RECENT, SessionBase, View
+from fakemail._message import Message
+from fakemail._store import MailItem
+
+__all__ = ["SearchCommands"]
+
+
+def _sent_date(message: Message, fallback: datetime) -> date:
+    sent = message.date
+    return (sent or fallback).date()
+
+
+def _has_modseq(key: SearchKey) -> bool:
+    if isinstance(key, SearchModSeq):
+        return True
+    if isinstance(key, SearchNot):
+        return _has_modseq(key.key)
+    if isinstance(key, SearchOr):
+        return _has_modseq(key.left) or _has_modseq(key.right)
+    if isinstance(key, SearchAnd):
+        return any(_has_modseq(k) for k in key.keys)
+    return False
+
+
+class SearchCommands(SessionBase):
+    """Finding messages of the selected mailbox by criteria."""
+
+    def _search(self, cmd: Search, out: list[Response]) -> Tagged:
+        view = self._selected_view()
+        uses_modseq = _has_modseq(cmd.criteria)
+        if uses_modseq:
+            self._enable_condstore(out)
+        count = len(view.uids)
+        largest_uid = view.largest_uid
+        found: list[tuple[int, MailItem]] = []
+        for seq, uid in enumerate(view.uids, 1):
+            item = view.items[uid]
+            if self._matches(cmd.criteria, seq, item, view, count, largest_uid):
+                found.append((seq, item))
+        numbers = [item.uid if cmd.uid else seq for seq, item in found]
+        highest = max((item.modseq for _, item in found), default=0)
+        if cmd.return_options:
+            # RFC 4731 §3.1: ESEARCH; MIN, MAX and ALL are omitted when nothing matched.
+            data: list[ImapValue] = [Atom("ESEARCH"), (Atom("TAG"), cmd.tag)]
+            if cmd.uid:
+                data.append(Atom("UID"))
+            options = cmd.return_options
+            if numbers and "MIN" in options:
+                data += [Atom("MIN"), min(numbers)]
+            if numbers and "MAX" in options:
+                data += [Atom("MAX"), max(numbers)]
+            if numbers and "ALL" in options:
+                data += [Atom("ALL"), Atom(str(SequenceSet.from_numbers(numbers)))]
+            if "COUNT" in options:
+                data += [Atom("COUNT"), len(numbers)]
+            if uses_modseq and numbers:
+                data += [Atom("MODSEQ"), highest]
+            out.append(Untagged(tuple(data)))
+        else:
+            result: list[ImapValue] = [Atom("SEARCH"), *numbers]
+            if uses_modseq and numbers:
+                result.append((Atom("MODSEQ"), highest))  # RFC 7162 §3.1.5
+            out.append(Untagged(tuple(result)))
+        return Tagged(cmd.tag, "OK", "SEARCH completed")
+
+    def _matches(
+        self, key: SearchKey, seq: int, item: MailItem, view: View, count: int, largest: int
+    ) -> bool:
+        message = item.message
+        if isinstance(key, SearchAll):
+            return True
+        if isinstance(key, SearchFlag):
+            if key.flag == RECENT:
+                has = item.uid in view.recent
+            elif key.flag.startswith("\\"):
+                has = key.flag in item.flags
+            else:
+                wanted = key.flag.lower()
+                has = any(f.lower() == wanted for f in item.flags)
+            return has == key.present
+        if isinstance(key, SearchHeader):
+            needle = key.value.casefold()
+            values = header_values(message, key.field)
+            if not needle:
+                return bool(values)
+            return any(needle in v.casefold() for v in values)
+        if isinstance(key, SearchBody):
+            return key.value.casefold() in body_text(message)
+        if isinstance(key, SearchText):
+            needle = key.value.casefold()
+            return needle in header_text(message) or needle in body_text(message)
+        if isinstance(key, SearchDate):
+            day = _sent_date(message, item.internal_date) if key.sent else item.internal_date.date()
+            if key.relation == "BEFORE":
+                return day < key.date
+            if key.relation == "ON":
+                return day == key.date
+            return day >= key.date
+        if isinstance(key, SearchSize):
+            size = len(message.raw)
+            return size > key.octets if key.relation == "LARGER" else size < key.octets
+        if isinstance(key, SearchSequence):
+            return key.sequence_set.contains(seq, count)
+        if isinstance(key, SearchUid):
+            return key.sequence_set.contains(item.uid, largest)
+        if isinstance(key, SearchModSeq):
+            return item.modseq >= key.modseq
+        if isinstance(key, SearchNot):
+            return not self._matches(key.key, seq, item, view, count, largest)
+        if isinstance(key, SearchOr):
+            return self._matches(key.left, seq, item, view, count, largest) or self._matches(
+                key.right, seq, item, view, count, largest
+            )
+        return all(self._matches(k, seq, item, view, count, largest) for k in key.keys)
