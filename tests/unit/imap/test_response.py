@@ -223,11 +223,12 @@ def test_fetch_of_2000_envelopes_is_fast() -> None:
     ]
     best = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        # Thread CPU time, not wall time: other processes on a loaded machine do not count.
+        start = time.thread_time()
         out = b"".join(render_response(r) for r in responses)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.thread_time() - start)
     assert out.count(b"FETCH") == 2000
-    # The budget is 0.1 s; leave headroom for slow CI machines.
+    # The budget is 0.1 s of CPU (about 0.02 s on an idle laptop).
     assert best < 0.1, best
 
 
