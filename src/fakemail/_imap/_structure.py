@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Final, TypeAlias
 from urllib.parse import quote
 
 from fakemail._mime import MimeParam, MimePart
@@ -58,6 +58,11 @@ _EMPTY_BODY: tuple[ImapValue, ...] = (
     0,
 )
 _GROUP_END: Address = (None, None, None, None)
+# RFC 3501 §7.4.2: a NIL host marks group syntax (start of group with a mailbox name, end
+# without), so an address written without a domain ("root", "Postmaster <postmaster>") must
+# have some host, or a client reads it as the start of a group that never ends. Dovecot's
+# placeholder, which clients already know.
+_MISSING_HOST: Final = "MISSING_DOMAIN"
 
 
 # --------------------------------------------------------------------------- strings
@@ -201,8 +206,9 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
     ``(None, None, "name", None)``, its members, then ``(None, None, None, None)``. Display
     names are unquoted but otherwise raw (encoded words stay encoded); when there is none, a
     trailing comment (``a@b (Name)``) is used. The local part is kept as written (quotes
-    included) so that ``mailbox@host`` is the address. An address without a domain has host
-    None. Nothing that cannot be made into an address is returned; this never raises.
+    included) so that ``mailbox@host`` is the address. An address without a domain gets the
+    host ``MISSING_DOMAIN`` (a NIL host would mark a group). Nothing that cannot be made into
+    an address is returned; this never raises.
 
     The stdlib cannot do this: ``email.utils.getaddresses`` drops group names, and
     ``email.headerregistry`` decodes encoded words and is slow.
@@ -337,7 +343,7 @@ def _mailbox(segment: list[_Token]) -> Address | None:
     kinds = [t[0] for t in inner]
     at = kinds.index("@") if "@" in kinds else len(inner)
     local = _join_raw([t for t in inner[:at] if t[0] in _WORDS]) or None
-    host = _join_raw([t for t in inner[at + 1 :] if t[0] in _WORDS]) or None
+    host = _join_raw([t for t in inner[at + 1 :] if t[0] in _WORDS]) or _MISSING_HOST
     if local is None:
         return None  # e.g. "<>" or a lone "@host": nothing to address
     return (_ns(name), _ns(adl), _ns(local), _ns(host))

@@ -93,6 +93,26 @@ def test_imapclient_read_flow(server: MailServer, addr: str) -> None:
         client.logout()
 
 
+def test_imapclient_reads_local_addresses_and_groups(server: MailServer, addr: str) -> None:
+    # An address without a domain must not look like group syntax (NIL host, RFC 3501
+    # §7.4.2): IMAPClient would take "root" for a group that never ends.
+    server.deliver(
+        b"From: root\r\nTo: Team: a@x.example, Postmaster <postmaster>;\r\n\r\nx\r\n", to=addr
+    )
+    with IMAPClient(server.imap.host, port=server.imap.port, ssl=False, timeout=TIMEOUT) as client:
+        client.login(addr, "pw")
+        client.select_folder("INBOX", readonly=True)
+        envelope = client.fetch([1], ["ENVELOPE"])[1][b"ENVELOPE"]
+        client.logout()
+    assert [str(a) for a in envelope.from_] == ["root@MISSING_DOMAIN"]
+    assert [(a.name, a.mailbox, a.host) for a in envelope.to] == [
+        (None, b"Team", None),  # start of group
+        (None, b"a", b"x.example"),
+        (b"Postmaster", b"postmaster", b"MISSING_DOMAIN"),
+        (None, None, None),  # end of group
+    ]
+
+
 def test_imapclient_idle_sees_smtp_delivery(server: MailServer, addr: str) -> None:
     with IMAPClient(server.imap.host, port=server.imap.port, ssl=False, timeout=TIMEOUT) as client:
         client.login(addr, "pw")
