@@ -6,10 +6,9 @@ set -euo pipefail
 
 workdir=$(mktemp -d)
 
-# Port 0 everywhere: free ports, reported on the single line that --json prints when ready.
+# Free ports, reported on the single line that --json prints when ready.
 coproc FAKEMAIL {
-    exec fakemail serve --json --ca-cert "$workdir/ca.pem" \
-        --smtp-port 0 --smtps-port 0 --imap-port 0 --imaps-port 0 --pop3-port 0 --pop3s-port 0
+    exec fakemail serve --json --ca-cert "$workdir/ca.pem" --free-ports --no-imap --no-imaps
 }
 server_pid=$FAKEMAIL_PID
 trap 'kill "$server_pid"; wait "$server_pid"; rm -rf "$workdir"' EXIT

@@ -6,6 +6,7 @@ import smtplib
 import pytest
 
 import fakemail
+from fakemail import User
 
 USERS = {"app@example.com": "s3cret"}
 RAW = b"Subject: Hello\r\n\r\nHi.\r\n"
@@ -37,6 +38,32 @@ def test_mail_without_auth_is_refused(fakemail):
         client.sendmail("app@example.com", ["bob@example.com"], RAW)
     assert refused.value.smtp_code == 530
     fakemail.assert_not_sent()
+
+
+@pytest.mark.fakemail(users=[User("alice@example.com", "s3cret", login="alice")])
+def test_login_name_other_than_the_address(fakemail):
+    fakemail.deliver(RAW, to="alice@example.com")
+
+    client = poplib.POP3(*fakemail.pop3, timeout=10)
+    client.user("alice")  # not the address: the login name opens alice@example.com's mail
+    client.pass_("s3cret")
+    assert client.stat()[0] == 1
+    client.quit()
+
+
+def test_add_a_user_at_run_time(fakemail):
+    fakemail.add_user("app@example.com", "s3cret", login="app")  # until the test ends
+    with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
+        client.login("app", "s3cret")
+
+
+@pytest.mark.fakemail(require_auth=True, auth_accept_any=True)
+def test_auth_required_any_credentials(fakemail):
+    with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
+        client.login("app@example.com", "whatever the app is configured with")
+        client.sendmail("app@example.com", ["bob@example.com"], RAW)
+
+    assert fakemail.assert_sent().envelope.auth_user == "app@example.com"
 
 
 @pytest.mark.fakemail(users=USERS)

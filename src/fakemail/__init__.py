@@ -5,12 +5,13 @@ The public API; everything else lives in private modules.
 
 from __future__ import annotations
 
-from fakemail._config import Options
+from fakemail._config import Options, User
 from fakemail._exceptions import (
     ConfigError,
     FakemailError,
     LocalProtocolError,
     MailAssertionError,
+    PortInUse,
     ProtocolError,
     RemoteProtocolError,
     ServerError,
@@ -45,6 +46,7 @@ __all__ = [
     "Mailbox",
     "Message",
     "Options",
+    "PortInUse",
     "ProtocolError",
     "RemoteProtocolError",
     "Reply",
@@ -52,6 +54,7 @@ __all__ = [
     "SmtpSessionInfo",
     "StoreError",
     "Transcript",
+    "User",
     "WaitTimeout",
     "__version__",
     "hookimpl",

@@ -68,6 +68,11 @@ class Backend:
             errors, self._errors = self._errors, []
         return errors
 
+    def account_of(self, username: str) -> str:
+        """The account a client that logged in as ``username`` opens (see
+        :meth:`Options.account_of <fakemail.Options.account_of>`)."""
+        return self._options.account_of(username)
+
     def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:
         """Ask the plugins whether a login succeeds; a failing plugin means "no" (recorded)."""
         try:

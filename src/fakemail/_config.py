@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, final
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias, final
 
+from fakemail._address import normalize_address
 from fakemail._exceptions import ConfigError
 
-__all__ = ["LISTENERS", "LISTENER_OPTIONS", "STANDALONE_PORTS", "Options", "parse_user"]
+__all__ = [
+    "LISTENERS",
+    "LISTENER_OPTIONS",
+    "STANDALONE_PORTS",
+    "Options",
+    "User",
+    "Users",
+    "parse_user",
+]
 
 #: Listener names, in the order they are reported.
 LISTENERS: Final = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s")
@@ -28,6 +37,82 @@ STANDALONE_PORTS: Final[Mapping[str, int]] = {
 LISTENER_OPTIONS: Final = frozenset({"host", *(f"{name}_port" for name in LISTENERS)})
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class User:
+    """An account whose password is checked: ``User("alice@example.com", "s3cret")``.
+
+    With ``login``, the client logs in with that name instead of the address (as with
+    GreenMail's ``setUser(email, login, password)``): ``User("alice@example.com", "s3cret",
+    login="alice")`` opens ``alice@example.com``'s mailbox for ``alice``. The address is then
+    no longer a valid login name, as at a provider whose log-in names are not addresses.
+    """
+
+    #: The account's address: the mailbox IMAP and POP3 open.
+    address: str
+    #: The password (any text; may be empty).
+    password: str = dataclasses.field(repr=False)
+    #: The name to log in with, when it is not the address.
+    login: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("address", "password"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"a user's {name} must be str, got {getattr(self, name)!r}")
+        if not self.address.strip():
+            raise ConfigError("a user's address must not be empty")
+        if self.login is not None and (not isinstance(self.login, str) or not self.login):
+            raise ConfigError(f"a user's login must be a non-empty str or None, got {self.login!r}")
+
+    @property
+    def login_name(self) -> str:
+        """What the client logs in with: :attr:`login`, or else the address."""
+        return self.address if self.login is None else self.login
+
+    def is_named(self, username: str) -> bool:
+        """Whether a client logging in as ``username`` means this user.
+
+        A login name is compared exactly; an address with its domain case-insensitive
+        (RFC 5321 §2.4), as accounts are keyed.
+        """
+        if self.login is not None:
+            return username == self.login
+        return normalize_address(username) == normalize_address(self.address)
+
+
+#: What ``users=`` takes: ``{address: password}``, or :class:`User` values (for login names).
+Users: TypeAlias = Mapping[str, str] | Iterable[User]
+
+
+def _users(value: object) -> tuple[User, ...]:
+    """``users=`` as a tuple of :class:`User`; raises :class:`ConfigError` for anything else
+    and for two users one login name would mean."""
+    if isinstance(value, Mapping):
+        users = tuple(User(address, password) for address, password in value.items())
+    elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        users = tuple(value)
+        if not all(isinstance(user, User) for user in users):
+            raise ConfigError(
+                "users must be a mapping {address: password} or a list of fakemail.User, "
+                f"got {value!r}"
+            )
+    else:
+        raise ConfigError(
+            f"users must be a mapping {{address: password}} or a list of fakemail.User, "
+            f"got {value!r}"
+        )
+    for index, user in enumerate(users):
+        for other in users[:index]:
+            if normalize_address(user.address) == normalize_address(other.address):
+                raise ConfigError(f"users: {user.address!r} is given twice")
+            if other.is_named(user.login_name) or user.is_named(other.login_name):
+                raise ConfigError(
+                    f"users: the login name {user.login_name!r} would mean both "
+                    f"{other.address!r} and {user.address!r}"
+                )
+    return users
+
+
 _PORT: Final = (int, type(None))
 _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     "host": (str,),
@@ -35,6 +120,7 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     "hostname": (str,),
     "require_auth": (bool,),
     "require_tls": (bool,),
+    "auth_accept_any": (bool,),
     **dict.fromkeys(
         (
             "max_message_size",
@@ -70,11 +156,19 @@ class Options:
     pop3s_port: int | None = 0
     #: Name the servers give in greetings.
     hostname: str = "localhost"
-    #: Accounts with passwords, ``{"alice@example.com": "secret"}``. When any are given (or
-    #: ``require_auth`` is set) credentials are checked; otherwise any password works.
-    users: Mapping[str, str] = field(default_factory=dict)
-    #: SMTP: refuse MAIL until the client authenticates (530).
+    #: Accounts with passwords: ``{"alice@example.com": "s3cret"}``, or :class:`User` values
+    #: (``[User("alice@example.com", "s3cret", login="alice")]``); kept as a tuple of
+    #: :class:`User`. When any are given, only they can log in, with their password;
+    #: otherwise any user name and password is accepted.
+    users: tuple[User, ...] = ()
+    #: SMTP: refuse MAIL until the client authenticates (530). Needs ``users`` (or a plugin
+    #: implementing ``fakemail_authenticate``), or ``auth_accept_any``: else no login could
+    #: succeed, and the server refuses to start or be configured so.
     require_auth: bool = False
+    #: Accept any user name and password, said explicitly: with ``require_auth``, clients
+    #: must authenticate but any credentials do (Mailpit's ``--smtp-auth-accept-any``).
+    #: Contradicts ``users``.
+    auth_accept_any: bool = False
     #: Refuse authentication and mail commands before TLS (SMTP 530, IMAP LOGINDISABLED,
     #: POP3 ``-ERR`` and no USER in CAPA).
     require_tls: bool = False
@@ -122,14 +216,29 @@ class Options:
         for timeout in ("smtp_timeout", "pop3_timeout", "imap_timeout"):
             if getattr(self, timeout) <= 0:
                 raise ConfigError(f"{timeout} must be positive")
-        if not isinstance(self.users, Mapping):
-            raise ConfigError("users must be a mapping of address to password")
-        object.__setattr__(self, "users", dict(self.users))
+        object.__setattr__(self, "users", _users(self.users))
+        if self.users and self.auth_accept_any:
+            raise ConfigError(
+                "auth_accept_any accepts any credentials, users check them: give one, not both"
+            )
 
     @property
     def checks_credentials(self) -> bool:
-        """Whether passwords are checked (users configured or auth required)."""
-        return bool(self.users) or self.require_auth
+        """Whether passwords are checked (users are configured)."""
+        return bool(self.users)
+
+    def user_named(self, username: str) -> User | None:
+        """The configured user a client logging in as ``username`` means, if any."""
+        for user in self.users:
+            if user.is_named(username):
+                return user
+        return None
+
+    def account_of(self, username: str) -> str:
+        """The account (normalised address) a login as ``username`` opens: a user's address
+        for its login name, otherwise ``username`` itself."""
+        user = self.user_named(username)
+        return normalize_address(username if user is None else user.address)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with ``changes`` applied; unknown names raise :class:`ConfigError`."""
@@ -142,14 +251,15 @@ class Options:
         return dataclasses.replace(self, **changes)
 
 
-def parse_user(text: str) -> tuple[str, str]:
-    """``"alice@example.com:secret"`` -> ``("alice@example.com", "secret")``.
+def parse_user(text: str) -> User:
+    """``"alice@example.com:s3cret"`` or, with a login name, ``"alice@example.com,alice:s3cret"``.
 
-    The password is everything after the first colon and may be empty; the address may not.
-    Raises :class:`~fakemail.ConfigError` without a colon or an address.
+    The password is everything after the first colon and may be empty. Before it, the address
+    and optionally a comma and the login name (a comma cannot appear in an address unless
+    quoted). Raises :class:`~fakemail.ConfigError` without a colon or an address.
     """
-    address, sep, password = text.partition(":")
-    address = address.strip()
-    if not sep or not address:
-        raise ConfigError(f"a user is ADDRESS:PASSWORD, got {text!r}")
-    return address, password
+    name, sep, password = text.partition(":")
+    address, comma, login = (part.strip() for part in name.partition(","))
+    if not sep or not address or (comma and not login):
+        raise ConfigError(f"a user is ADDRESS:PASSWORD or ADDRESS,LOGIN:PASSWORD, got {text!r}")
+    return User(address, password, login=login or None)

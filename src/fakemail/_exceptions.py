@@ -4,6 +4,7 @@
 
     FakemailError
     ├── ConfigError                 bad options given to a server, the marker or the CLI
+    │   └── PortInUse               a listener's port is taken (another server holds it)
     ├── ServerError                 something failed inside a server thread (re-raised in the test)
     ├── ProtocolError               raised by the sans-IO protocol engines
     │   ├── LocalProtocolError      fakemail misused an engine: a bug in fakemail
@@ -14,16 +15,25 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 __all__ = [
     "ConfigError",
     "FakemailError",
     "LocalProtocolError",
     "MailAssertionError",
+    "PortInUse",
     "ProtocolError",
     "RemoteProtocolError",
     "ServerError",
     "WaitTimeout",
+    "raised_at_call",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class FakemailError(Exception):
@@ -32,6 +42,23 @@ class FakemailError(Exception):
 
 class ConfigError(FakemailError, ValueError):
     """An option has a value fakemail cannot use."""
+
+
+class PortInUse(ConfigError):
+    """A listener cannot bind its port: another process (or server) holds it.
+
+    ``listener`` names the listener (``"smtp"``, ``"imaps"``...); ``host`` and ``port`` are
+    the address asked for.
+    """
+
+    def __init__(self, listener: str, host: str, port: int) -> None:
+        super().__init__(
+            f"cannot listen for {listener} on {host}:{port}: address already in use "
+            f"({listener}_port=0 picks a free port)"
+        )
+        self.listener = listener
+        self.host = host
+        self.port = port
 
 
 class ServerError(FakemailError):
@@ -69,12 +96,38 @@ class WaitTimeout(MailAssertionError, TimeoutError):
     """``wait_for`` did not see enough matching messages before its timeout."""
 
 
+def raised_at_call(method: Callable[P, R]) -> Callable[P, R]:
+    """Make ``method``'s errors start their traceback at the caller's line.
+
+    A :class:`ConfigError`, a failed assertion or a refused store operation says what to
+    change in the caller's code; fakemail's frames below the public call (option validation,
+    socket binding, matching) only bury that line, in pytest (which also honours
+    ``__tracebackhide__``), unittest and plain tracebacks alike. A :class:`ProtocolError`
+    keeps its frames: it points at a bug in fakemail. A :class:`ServerError`'s cause keeps
+    the server thread's frames.
+    """
+
+    @functools.wraps(method)
+    def public(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True
+        try:
+            return method(*args, **kwargs)
+        except FakemailError as error:
+            if isinstance(error, ProtocolError):
+                raise
+            failure = error
+        raise failure.with_traceback(None)
+
+    return public
+
+
 # Failure output names the public module, not the private one.
 for _cls in (
     ConfigError,
     FakemailError,
     LocalProtocolError,
     MailAssertionError,
+    PortInUse,
     ProtocolError,
     RemoteProtocolError,
     ServerError,

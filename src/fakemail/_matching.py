@@ -14,7 +14,7 @@ from typing import Any, Union, final
 from fakemail._exceptions import ConfigError
 from fakemail._message import Message
 
-__all__ = ["Criteria", "TextFilter", "describe_message", "report"]
+__all__ = ["Criteria", "TextFilter", "describe_message", "report", "summarize_message"]
 
 TextFilter = Union[str, "re.Pattern[str]", Callable[[str], bool]]
 
@@ -181,13 +181,17 @@ _MISS: dict[str, Callable[[Message, Any], str | None]] = {
 }
 
 
-def describe_message(message: Message) -> str:
-    """One line: arrival number and time, envelope sender and recipients, subject."""
+def summarize_message(message: Message) -> str:
+    """Envelope sender and recipients and subject, on one line."""
     return (
-        f"#{message.seq} {message.received_at:%H:%M:%S} "
         f"from {message.sender or '<>'} to {', '.join(message.recipients) or '-'} "
         f"subject {_show(message.subject)}"
     )
+
+
+def describe_message(message: Message) -> str:
+    """One line: arrival number and time, then :func:`summarize_message`."""
+    return f"#{message.seq} {message.received_at:%H:%M:%S} {summarize_message(message)}"
 
 
 def report(

@@ -20,23 +20,12 @@ from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any, TypeVar, final
 
+from fakemail._address import normalize_address
 from fakemail._mime import header_end
 
 __all__ = ["Attachment", "Envelope", "Headers", "Message", "normalize_address"]
 
 T = TypeVar("T")
-
-
-def normalize_address(address: str) -> str:
-    """Return the key an account is stored under: the domain lower-cased, the local part kept.
-
-    RFC 5321 §2.4: domains are case-insensitive, local parts may not be.
-    """
-    address = address.strip().strip("<>").strip()
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return address
-    return f"{local}@{domain.lower()}"
 
 
 @final

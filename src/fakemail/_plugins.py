@@ -42,18 +42,16 @@ class DefaultPlugin:
     def fakemail_authenticate(
         self, username: str, credentials: Credentials
     ) -> Generator[None, bool | None, bool]:
-        """Any password when no users are configured; otherwise the configured one."""
+        """Any credentials when no users are configured; otherwise a configured user's login
+        name with its password."""
         decided = yield
         if decided is not None:
             return decided
         options = self._options()
         if not options.checks_credentials:
             return True
-        wanted = normalize_address(username)
-        for address, password in options.users.items():
-            if normalize_address(address) == wanted:
-                return credentials.verify(password)
-        return False
+        user = options.user_named(username)
+        return user is not None and credentials.verify(user.password)
 
     @hookspecs.hookimpl(wrapper=True)
     def fakemail_route(

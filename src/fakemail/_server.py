@@ -13,17 +13,19 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, final
+from typing import Any, NamedTuple, final, overload
 
 from fakemail._async import changed_waiter
 from fakemail._backend import Backend
-from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options
+from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options, User
 from fakemail._exceptions import (
     ConfigError,
     FakemailError,
     MailAssertionError,
+    PortInUse,
     ServerError,
     WaitTimeout,
+    raised_at_call,
 )
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
@@ -67,9 +69,27 @@ def _bind(host: str, port: int, name: str) -> socket.socket:
         sock.listen(128)
     except OSError as error:
         sock.close()
-        reason = "address already in use" if error.errno == errno.EADDRINUSE else str(error)
-        raise ConfigError(f"cannot listen for {name} on {host}:{port}: {reason}") from None
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(name, host, port) from None
+        raise ConfigError(f"cannot listen for {name} on {host}:{port}: {error}") from None
     return sock
+
+
+def _check_count(method: str, count: object, *, minimum: int) -> None:
+    """A clear error for a count that is not one: ``wait_for("bob@example.com")`` means a
+    filter given without its name."""
+    if isinstance(count, bool) or not isinstance(count, int):
+        hint = f"; filters are keywords: {method}(to={count!r})" if isinstance(count, str) else ""
+        raise ConfigError(f"{method}() takes a number of messages, got {count!r}{hint}")
+    if count < minimum:
+        raise ConfigError(f"{method}() count must be at least {minimum}, got {count}")
+
+
+@raised_at_call
+def _async_criteria(count: int, filters: dict[str, Any]) -> Criteria:
+    # wait_for_async's checks, apart: its errors then start at the caller, as in wait_for.
+    _check_count("wait_for_async", count, minimum=1)
+    return Criteria.build(**filters)
 
 
 def _to_bytes(message: bytes | str | email.message.Message) -> bytes:
@@ -94,6 +114,7 @@ class MailServer:
     ``<name>_port=None`` to disable one. Options are those of :class:`~fakemail.Options`.
     """
 
+    @raised_at_call
     def __init__(self, *, plugins: Iterable[object] = (), **options: Any) -> None:
         self._defaults = Options().replace(**options)
         self._backend = Backend(self._defaults, tuple(plugins))
@@ -108,11 +129,13 @@ class MailServer:
 
     # ------------------------------------------------------------------ life cycle
 
+    @raised_at_call
     def start(self) -> MailServer:
         """Bind every enabled listener and start serving. Ports are known on return."""
         if self._running:
             return self
         options = self._backend.options
+        self._check_logins(options)
         sockets: dict[str, socket.socket] = {}
         try:
             for name in LISTENERS:
@@ -189,31 +212,37 @@ class MailServer:
         return endpoint
 
     @property
+    @raised_at_call
     def smtp(self) -> Endpoint:
         """The SMTP listener (plain, with STARTTLS)."""
         return self._endpoint("smtp")
 
     @property
+    @raised_at_call
     def smtps(self) -> Endpoint:
         """The SMTPS listener (implicit TLS, RFC 8314)."""
         return self._endpoint("smtps")
 
     @property
+    @raised_at_call
     def imap(self) -> Endpoint:
         """The IMAP listener (plain, with STARTTLS)."""
         return self._endpoint("imap")
 
     @property
+    @raised_at_call
     def imaps(self) -> Endpoint:
         """The IMAPS listener (implicit TLS)."""
         return self._endpoint("imaps")
 
     @property
+    @raised_at_call
     def pop3(self) -> Endpoint:
         """The POP3 listener (plain, with STLS)."""
         return self._endpoint("pop3")
 
     @property
+    @raised_at_call
     def pop3s(self) -> Endpoint:
         """The POP3S listener (implicit TLS)."""
         return self._endpoint("pop3s")
@@ -263,6 +292,7 @@ class MailServer:
         """The options in force now."""
         return self._backend.options
 
+    @raised_at_call
     def configure(self, **options: Any) -> None:
         """Change options (for example ``require_auth=True``) until :meth:`reset`.
 
@@ -280,8 +310,38 @@ class MailServer:
                     f"{', '.join(fixed)} cannot change on a running server; "
                     "use a dedicated MailServer"
                 )
+        if self._running:
+            self._check_logins(new)
         self._backend.options = new
 
+    @raised_at_call
+    def add_user(self, address: str, password: str, *, login: str | None = None) -> User:
+        """Add an account whose password is checked (GreenMail's ``setUser``), until
+        :meth:`reset`; ``login`` is the name to log in with when it is not the address.
+
+        Once a server has users, only they can log in (see :attr:`Options.users
+        <fakemail.Options.users>`).
+        """
+        user = User(address, password, login=login)
+        self.configure(users=(*self._backend.options.users, user))
+        return user
+
+    def _check_logins(self, options: Options) -> None:
+        """Refuse options under which no client could ever send mail: AUTH required, yet
+        every login would fail."""
+        if (
+            options.require_auth
+            and not options.users
+            and not options.auth_accept_any
+            and not self._backend.plugins.has_plugins("fakemail_authenticate")
+        ):
+            raise ConfigError(
+                "require_auth without users would refuse every login: give users "
+                "(fakemail serve --user), or auth_accept_any=True (--auth-accept-any) to "
+                "require AUTH and accept any credentials"
+            )
+
+    @raised_at_call
     def add_plugin(self, plugin: object, *, temporary: bool = False) -> None:
         """Register a plugin; ``temporary=True`` ones are removed by :meth:`reset`."""
         self._backend.plugins.add(plugin, temporary=temporary)
@@ -297,6 +357,7 @@ class MailServer:
         self._backend.store.clear()
         self._backend.transcripts.clear()
 
+    @raised_at_call
     def check(self) -> None:
         """Raise :class:`~fakemail.ServerError` if fakemail's code or a plugin failed on a server
         thread since the last check (the fixtures call this at teardown)."""
@@ -324,19 +385,23 @@ class MailServer:
         """Recent protocol sessions, oldest first."""
         return self._backend.transcripts.transcripts
 
+    @raised_at_call
     def find(self, **filters: Any) -> list[Message]:
         """Captured messages passing every filter (see :ref:`filters`)."""
         return Criteria.build(**filters).select(self.messages)
 
+    @raised_at_call
     def wait_for(
         self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT, **filters: Any
     ) -> list[Message]:
         """Block until at least ``count`` captured messages match ``filters``; return them.
 
+        Filters are keyword arguments (``wait_for(to="bob@example.com")``); the only positional
+        argument is the number of messages (``wait_for(2, subject="Hi")``).
         Raises :class:`~fakemail.WaitTimeout` (an ``AssertionError``) listing what was captured
         if they do not arrive within ``timeout`` seconds. Woken by each delivery: no polling.
         """
-        __tracebackhide__ = True
+        _check_count("wait_for", count, minimum=1)
         criteria = Criteria.build(**filters)
         store = self._backend.store
         deadline = time.monotonic() + timeout
@@ -357,7 +422,7 @@ class MailServer:
         """:meth:`wait_for` for async tests: ``await server.wait_for_async(...)`` under asyncio
         or trio. The event loop keeps running while it waits."""
         __tracebackhide__ = True
-        criteria = Criteria.build(**filters)
+        criteria = _async_criteria(count, filters)
         store = self._backend.store
         wait, remove = changed_waiter(store)
         try:
@@ -390,45 +455,60 @@ class MailServer:
             messages,
         )
 
-    def assert_sent(self, *, count: int | None = None, **filters: Any) -> Any:
+    def _exactly(self, count: int, filters: dict[str, Any]) -> list[Message]:
+        """The ``count`` messages matching ``filters``; :class:`MailAssertionError` if there
+        are not exactly that many."""
+        criteria = Criteria.build(**filters)
+        messages = self.messages
+        found = criteria.select(messages)
+        if len(found) != count:
+            raise MailAssertionError(
+                report(
+                    f"expected {count} matching message(s), found {len(found)}",
+                    criteria,
+                    messages,
+                )
+            )
+        return found
+
+    @overload
+    def assert_sent(self, *, count: None = None, **filters: Any) -> Message: ...
+
+    @overload
+    def assert_sent(self, *, count: int, **filters: Any) -> list[Message]: ...
+
+    @raised_at_call
+    def assert_sent(self, *, count: int | None = None, **filters: Any) -> Message | list[Message]:
         """Assert that exactly one captured message matches (or exactly ``count``).
 
         Returns the message (or, with ``count``, the list of them). The failure message lists
         every captured message and the filters it missed.
         """
-        __tracebackhide__ = True
-        criteria = Criteria.build(**filters)
-        messages = self.messages
-        found = criteria.select(messages)
-        wanted = 1 if count is None else count
-        if len(found) != wanted:
-            raise MailAssertionError(
-                report(
-                    f"expected {wanted} matching message(s), found {len(found)}",
-                    criteria,
-                    messages,
-                )
-            )
-        return found[0] if count is None else found
+        if count is None:
+            return self._exactly(1, filters)[0]
+        _check_count("assert_sent", count, minimum=0)
+        return self._exactly(count, filters)
 
+    @raised_at_call
     def assert_not_sent(self, **filters: Any) -> None:
         """Assert that no captured message matches."""
-        __tracebackhide__ = True
-        self.assert_count(0, **filters)
+        self._exactly(0, filters)
 
+    @raised_at_call
     def assert_count(self, count: int, **filters: Any) -> list[Message]:
         """Assert that exactly ``count`` captured messages match; return them."""
-        __tracebackhide__ = True
-        found: list[Message] = self.assert_sent(count=count, **filters)
-        return found
+        _check_count("assert_count", count, minimum=0)
+        return self._exactly(count, filters)
 
     # ------------------------------------------------------------------ mailboxes
 
+    @raised_at_call
     def mailbox(self, address: str) -> Mailbox:
         """The account for ``address`` (created, with its default folders, if new)."""
         self._backend.store.ensure_account(address)
         return Mailbox(self._backend.store, address)
 
+    @raised_at_call
     def deliver(
         self,
         message: bytes | str | email.message.Message,

@@ -12,8 +12,9 @@ with ``-p no:fakemail``). Nothing is autouse: only tests asking for a fixture ge
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
-from typing import Any, NamedTuple
+import os
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
@@ -39,6 +40,8 @@ class _Captured(NamedTuple):
     transcripts: tuple[Transcript, ...]
 
 
+T = TypeVar("T")
+
 _SERVER_KEY = pytest.StashKey[MailServer]()
 _CAPTURED_KEY = pytest.StashKey[_Captured]()
 
@@ -57,14 +60,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fakemail-user",
         action="append",
         default=None,
-        metavar="ADDRESS:PASSWORD",
-        help="an account whose password is checked (repeatable)",
+        metavar="ADDRESS[,LOGIN]:PASSWORD",
+        help="an account whose password is checked (repeatable); LOGIN is the name to log in "
+        "with, if not the address",
     )
     group.addoption(
         "--fakemail-require-auth",
         action="store_true",
         default=None,
         help="SMTP refuses mail from unauthenticated clients",
+    )
+    group.addoption(
+        "--fakemail-auth-accept-any",
+        action="store_true",
+        default=None,
+        help="accept any user name and password (with --fakemail-require-auth: AUTH is "
+        "required, any credentials do)",
     )
     group.addoption(
         "--fakemail-require-tls",
@@ -76,8 +87,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fakemail-max-message-size", type=int, default=None, help="largest message, bytes"
     )
     parser.addini("fakemail_host", "address the fakemail servers bind to", default="")
-    parser.addini("fakemail_users", "ADDRESS:PASSWORD accounts, one per line", type="linelist")
+    parser.addini(
+        "fakemail_users", "ADDRESS[,LOGIN]:PASSWORD accounts, one per line", type="linelist"
+    )
     parser.addini("fakemail_require_auth", "SMTP requires AUTH", type="bool", default=False)
+    parser.addini("fakemail_auth_accept_any", "accept any credentials", type="bool", default=False)
     parser.addini(
         "fakemail_require_tls", "refuse auth and mail before TLS", type="bool", default=False
     )
@@ -92,8 +106,8 @@ def _session_options(config: pytest.Config) -> dict[str, Any]:
         options["host"] = host
     users = config.getoption("fakemail_user") or config.getini("fakemail_users")
     if users:
-        options["users"] = dict(parse_user(u) for u in users)
-    for name in ("require_auth", "require_tls"):
+        options["users"] = [parse_user(u) for u in users]
+    for name in ("require_auth", "auth_accept_any", "require_tls"):
         if config.getoption(f"fakemail_{name}") or config.getini(f"fakemail_{name}"):
             options[name] = True
     size = config.getoption("fakemail_max_message_size")
@@ -136,7 +150,7 @@ def fakemail_server(fakemail_config: dict[str, Any]) -> Iterator[MailServer]:
 
     Tests using it directly share its mail and options; the ``fakemail`` fixture resets it.
     """
-    server = MailServer(**fakemail_config).start()
+    server = _set_up(lambda: MailServer(**fakemail_config).start())
     try:
         yield server
     finally:
@@ -144,6 +158,22 @@ def fakemail_server(fakemail_config: dict[str, Any]) -> Iterator[MailServer]:
     # Errors no test's teardown collected (raised after the last test, or while only tests
     # using this fixture directly ran) are not lost.
     _raise_server_errors(server, "found when the session's server stopped")
+
+
+def _set_up(make: Callable[[], T]) -> T:
+    """``make()``, a :class:`ConfigError` reported as one line: the options, the marker or a
+    port is wrong, and fakemail's frames would only push that line out of sight."""
+    __tracebackhide__ = True
+    try:
+        return make()
+    except ConfigError as error:
+        text = f"fakemail.{type(error).__name__}: {error}"
+    if "PYTEST_XDIST_WORKER" in os.environ and "already in use" in text:
+        text += (
+            "; under pytest-xdist every worker runs its own server, so a fixed port is "
+            "taken by the first (see the xdist how-to)"
+        )
+    pytest.fail(text, pytrace=False)
 
 
 def _raise_server_errors(server: MailServer, when: str = "") -> None:
@@ -193,10 +223,12 @@ def _start(
     server.reset()
     _raise_server_errors(server, "raised after an earlier test ended, before this one started")
     try:
-        if options:
-            server.configure(**options)
+        # Plugins first: whether the options make sense can depend on them (a plugin checking
+        # logins makes require_auth without users useful).
         for plugin in plugins:
             server.add_plugin(plugin, temporary=True)
+        if options:
+            server.configure(**options)
     except BaseException:
         server.reset()
         raise
@@ -225,7 +257,7 @@ def fakemail(
     ``*_port``): then a dedicated server, stopped after the test. Errors raised on server
     threads during the test are re-raised at teardown. Options and plugins are restored after.
     """
-    server, dedicated = _start(request, fakemail_config, fakemail_plugins)
+    server, dedicated = _set_up(lambda: _start(request, fakemail_config, fakemail_plugins))
     request.node.stash[_SERVER_KEY] = server
     try:
         yield server

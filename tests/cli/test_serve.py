@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import imaplib
 import json
+import os
 import poplib
 import queue
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -21,12 +23,13 @@ from typing import IO, Any
 
 import pytest
 
-from fakemail._config import LISTENERS
+from fakemail._config import LISTENERS, STANDALONE_PORTS
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 TIMEOUT = 60.0  # generous: a slow CI machine starting Python, trio and aiosmtpd
 ALL_RANDOM = [arg for name in LISTENERS for arg in (f"--{name}-port", "0")]
+USER_SYNTAX = "a user is ADDRESS:PASSWORD or ADDRESS,LOGIN:PASSWORD"
 MESSAGE = "From: app@example.com\r\nTo: bob@example.com\r\nSubject: Welcome\r\n\r\nHi\r\n"
 
 
@@ -77,9 +80,10 @@ class _Lines:
 class Serve:
     """A running ``fakemail serve`` process."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fakemail._cli", "serve", *args],
+            env=None if env is None else {**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -132,8 +136,8 @@ def serve() -> Iterator[Callable[..., Serve]]:
     """Start ``fakemail serve`` processes; every one is killed at the end."""
     started: list[Serve] = []
 
-    def start(*args: str) -> Serve:
-        process = Serve(*args)
+    def start(*args: str, env: dict[str, str] | None = None) -> Serve:
+        process = Serve(*args, env=env)
         started.append(process)
         return process
 
@@ -244,11 +248,12 @@ def test_verbose_logs_sessions_and_messages(serve: Callable[..., Serve]) -> None
     _send(smtp["host"], smtp["port"])
     session = re.compile(r"smtp session #1 from 127\.0\.0\.1:\d+$")
     server.stderr.until(lambda line: session.search(line) is not None)
+    # The time once, from the log format; then the message.
     server.stderr.until(
         lambda line: (
-            re.search(
-                r"message #1 .* from app@example.com to bob@example.com subject 'Welcome'; "
-                r"delivered to bob@example.com$",
+            re.fullmatch(
+                r"\d\d:\d\d:\d\d message #1 from app@example.com to bob@example.com "
+                r"subject 'Welcome'; delivered to bob@example.com",
                 line,
             )
             is not None
@@ -285,7 +290,8 @@ def test_port_in_use_is_a_one_line_error(serve: Callable[..., Serve]) -> None:
         server = serve(*args)
         assert server.wait() == 2
     assert server.stderr.rest() == [
-        f"fakemail: cannot listen for smtp on 127.0.0.1:{port}: address already in use"
+        f"fakemail: cannot listen for smtp on 127.0.0.1:{port}: address already in use "
+        "(--smtp-port PORT picks another, --free-ports free ones, --no-smtp turns it off)"
     ]
     assert server.stdout.rest() == []
 
@@ -293,8 +299,8 @@ def test_port_in_use_is_a_one_line_error(serve: Callable[..., Serve]) -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--user", "bob"], "argument --user: a user is ADDRESS:PASSWORD, got 'bob'"),
-        (["--user", ":pw"], "argument --user: a user is ADDRESS:PASSWORD, got ':pw'"),
+        (["--user", "bob"], f"argument --user: {USER_SYNTAX}, got 'bob'"),
+        (["--user", ":pw"], f"argument --user: {USER_SYNTAX}, got ':pw'"),
         (["--smtp-port", "70000"], "argument --smtp-port: a port is 0..65535 *, got '70000'"),
         (["--imap-port", "x"], "argument --imap-port: a port is 0..65535 *, got 'x'"),
         (["--max-message-size", "many"], "argument --max-message-size: invalid int value: *"),
@@ -354,7 +360,8 @@ def test_help_shows_the_default_ports() -> None:
         ("pop3", 1110),
         ("pop3s", 1995),
     ]:
-        assert f"--{name}-port PORT {name.upper()} port (default {port};" in text
+        assert f"--{name}-port PORT {name.upper()} port (default {port}," in text
+        assert f"--no-{name} do not serve {name.upper()} [FAKEMAIL_NO_{name.upper()}]" in text
     for option in ("--host", "--user", "--require-auth", "--require-tls", "--ca-cert", "--json"):
         assert option in text
 
@@ -378,3 +385,161 @@ def test_console_script_is_installed() -> None:
         [str(script), "--help"], capture_output=True, text=True, timeout=TIMEOUT, check=True
     )
     assert "serve" in result.stdout
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fakemail", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    from fakemail import __version__
+
+    assert result.stdout == f"fakemail {__version__} (pytest-fakemail)\n"
+
+
+def test_free_ports_let_two_servers_run_side_by_side(serve: Callable[..., Serve]) -> None:
+    first = serve("--json", "--free-ports").ready_json()["listeners"]
+    second = serve("--json", "--free-ports").ready_json()["listeners"]
+    assert set(first) == set(second) == set(LISTENERS)
+    ports = [e["port"] for e in (*first.values(), *second.values())]
+    assert len(set(ports)) == len(ports) == 2 * len(LISTENERS)
+    assert not set(ports) & set(STANDALONE_PORTS.values())
+    _send(second["smtp"]["host"], second["smtp"]["port"])
+
+
+def test_free_ports_keep_a_port_given_and_no_listener_turns_one_off(
+    serve: Callable[..., Serve],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        fixed = probe.getsockname()[1]
+    server = serve("--free-ports", "--smtp-port", str(fixed), "--no-smtps", "--no-pop3s")
+    endpoints = server.ready_text()
+    assert set(endpoints) == {"smtp", "imap", "imaps", "pop3"}
+    assert endpoints["smtp"] == ("127.0.0.1", fixed)
+    _send(*endpoints["smtp"])
+    assert server.stop() == 0
+
+
+def test_environment_variables_set_options_and_flags_win(serve: Callable[..., Serve]) -> None:
+    env = {
+        "FAKEMAIL_JSON": "1",
+        "FAKEMAIL_FREE_PORTS": "yes",
+        "FAKEMAIL_NO_IMAPS": "true",
+        "FAKEMAIL_MAX_MESSAGE_SIZE": "100",
+        "FAKEMAIL_REQUIRE_AUTH": "1",
+        "FAKEMAIL_USER": "alice@example.com,alice:pw 'bob@example.com:two words'",
+        "FAKEMAIL_HOSTNAME": "from-env.test",
+    }
+    server = serve("--max-message-size", "5000", env=env)
+    listeners = server.ready_json()["listeners"]
+    assert "imaps" not in listeners
+    assert "smtps" in listeners
+    smtp = listeners["smtp"]
+    with smtplib.SMTP(smtp["host"], smtp["port"], timeout=TIMEOUT) as client:
+        _, greeting = client.ehlo()
+        assert greeting.startswith(b"from-env.test")
+        assert client.esmtp_features["size"] == "5000"  # the flag, not the variable
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            client.sendmail("alice@example.com", ["x@example.com"], MESSAGE)
+        client.login("alice", "pw")
+        client.sendmail("alice@example.com", ["x@example.com"], MESSAGE)
+    with smtplib.SMTP(smtp["host"], smtp["port"], timeout=TIMEOUT) as client:
+        client.login("bob@example.com", "two words")
+    assert server.stop() == 0
+
+
+def test_a_bad_environment_value_names_the_variable(serve: Callable[..., Serve]) -> None:
+    server = serve(env={"FAKEMAIL_SMTP_PORT": "many"})
+    assert server.wait() == 2
+    assert server.stderr.rest()[-1] == (
+        "fakemail serve: error: FAKEMAIL_SMTP_PORT='many': argument --smtp-port: "
+        "a port is 0..65535 (0 = any free port), got 'many'"
+    )
+
+
+def test_require_auth_without_users_does_not_start(serve: Callable[..., Serve]) -> None:
+    server = serve("--require-auth", "--free-ports")
+    assert server.wait() == 2
+    assert server.stderr.rest() == [
+        "fakemail: require_auth without users would refuse every login: give users "
+        "(fakemail serve --user), or auth_accept_any=True (--auth-accept-any) to require "
+        "AUTH and accept any credentials"
+    ]
+
+
+@pytest.mark.parametrize("flag", ["--auth-accept-any", "--smtp-auth-accept-any"])
+def test_require_auth_accepting_any_credentials(serve: Callable[..., Serve], flag: str) -> None:
+    server = serve("--require-auth", flag, "--free-ports")
+    smtp = server.ready_text()["smtp"]
+    assert "  SMTP clients must authenticate before sending" in server.stdout.seen
+    with pytest.raises(smtplib.SMTPSenderRefused):
+        _send(*smtp)
+    with smtplib.SMTP(*smtp, timeout=TIMEOUT) as client:
+        client.login("whoever@example.com", "whatever")
+        client.sendmail("whoever@example.com", ["bob@example.com"], MESSAGE)
+    assert server.stop() == 0
+
+
+def _run_try_line(server: Serve) -> None:
+    """Run the banner's ``try:`` command; it must send a message."""
+    server.ready_text()
+    line = next(line for line in server.stdout.seen if line.startswith("  try: "))
+    command = line.removeprefix("  try: ")
+    result = subprocess.run(
+        command, shell=True, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert result.returncode == 0, (command, result.stderr)
+    assert server.stop() == 0
+    assert server.stdout.rest() == ["fakemail stopped; 1 message(s) were received."]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--require-tls"],
+        ["--require-tls", "--require-auth", "--user", "al'ice@example.com,alice:p\"w"],
+        ["--require-auth", "--auth-accept-any"],
+        ["--no-smtp"],
+    ],
+    ids=["plain", "require-tls", "tls-and-users", "accept-any", "smtps-only"],
+)
+def test_the_banner_try_command_works(serve: Callable[..., Serve], args: list[str]) -> None:
+    _run_try_line(serve("--free-ports", *args))
+
+
+def test_client_mistakes_are_logged_only_with_verbose(serve: Callable[..., Serve]) -> None:
+    quiet = serve("--json", "--free-ports")
+    loud = serve("--json", "--free-ports", "-v")
+    for server in (quiet, loud):
+        smtp = server.ready_json()["listeners"]["smtp"]
+        with socket.create_connection((smtp["host"], smtp["port"]), timeout=TIMEOUT) as sock:
+            sock.recv(1024)
+            sock.sendall(b"GET / HTTP/1.0\r\n")
+            assert sock.recv(1024).startswith(b"500 ")
+    loud.stderr.until(lambda line: "unrecognised: GET" in line)
+    assert quiet.stop() == 0
+    assert quiet.stderr.rest() == []
+    assert loud.stop() == 0
+
+
+@pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("jq")), reason="the script needs curl and jq"
+)
+def test_the_shell_script_example_runs() -> None:
+    script = Path(__file__).parents[2] / "docs" / "examples" / "serve.sh"
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # our fakemail
+    result = subprocess.run(
+        ["bash", str(script)],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "round trip OK: SMTP in, POP3 out"

@@ -31,7 +31,7 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
 
         def test_defaults_again(fakemail):
             assert not fakemail.options.require_auth
-            assert fakemail.options.users == {}
+            assert fakemail.options.users == ()
             send(fakemail)
             assert fakemail.assert_sent().envelope.auth_user is None
 
@@ -46,7 +46,7 @@ def test_options_apply_to_the_test_and_are_restored(mailtester: pytest.Pytester)
 
 
         def test_users_restored(fakemail):
-            assert fakemail.options.users == {}
+            assert fakemail.options.users == ()
             with smtplib.SMTP(*fakemail.smtp, timeout=30) as client:
                 client.login("alice@example.com", "wrong")  # any password works again
 
@@ -141,7 +141,9 @@ def test_closest_marker_wins_and_plugins_accumulate(mailtester: pytest.Pytester)
                 pass
 
 
-        @pytest.mark.fakemail(require_auth=True, max_message_size=2000, plugins=[Named("cls")])
+        @pytest.mark.fakemail(
+            require_auth=True, auth_accept_any=True, max_message_size=2000, plugins=[Named("cls")]
+        )
         class TestGroup:
             @pytest.mark.fakemail(max_message_size=3000, plugins=[Named("fn")])
             def test_function_marker_wins(self, fakemail):
@@ -313,7 +315,7 @@ def test_marker_is_registered(mailtester: pytest.Pytester) -> None:
         import pytest
 
 
-        @pytest.mark.fakemail(require_auth=True)
+        @pytest.mark.fakemail(require_auth=True, auth_accept_any=True)
         def test_marked(fakemail):
             assert fakemail.options.require_auth
         """

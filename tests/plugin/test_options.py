@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+USER_SYNTAX = "a user is ADDRESS:PASSWORD or ADDRESS,LOGIN:PASSWORD"
 SHOW_OPTIONS = """
 def test_show(fakemail):
     options = fakemail.options
     print("OPTIONS", options.require_auth, options.require_tls, options.max_message_size,
-          sorted(options.users.items()), fakemail.smtp.host)
+          [(u.address, u.login, u.password) for u in options.users], fakemail.smtp.host)
 """
 
 
@@ -34,13 +35,13 @@ def test_command_line_flags(mailtester: pytest.Pytester) -> None:
         "--fakemail-max-message-size=4096",
         "--fakemail-user=alice@example.com:secret",
         "--fakemail-user",
-        "bob@example.com:pass:word",
+        "bob@example.com,bob:pass:word",
         "--fakemail-host=127.0.0.1",
     )
     result.assert_outcomes(passed=1)
     assert _shown(result) == (
-        "OPTIONS True True 4096 "
-        "[('alice@example.com', 'secret'), ('bob@example.com', 'pass:word')] 127.0.0.1"
+        "OPTIONS True True 4096 [('alice@example.com', None, 'secret'), "
+        "('bob@example.com', 'bob', 'pass:word')] 127.0.0.1"
     )
 
 
@@ -61,8 +62,8 @@ def test_ini_options(mailtester: pytest.Pytester) -> None:
     result = mailtester.runpytest("-s", "--strict-config")
     result.assert_outcomes(passed=1)
     assert _shown(result) == (
-        "OPTIONS True True 2048 [('alice@example.com', 'secret'), ('carol@example.com', '')] "
-        "127.0.0.1"
+        "OPTIONS True True 2048 [('alice@example.com', None, 'secret'), "
+        "('carol@example.com', None, '')] 127.0.0.1"
     )
 
 
@@ -79,7 +80,9 @@ def test_flags_override_ini(mailtester: pytest.Pytester) -> None:
         "-s", "--fakemail-max-message-size=999", "--fakemail-user=dave@example.com:flag"
     )
     result.assert_outcomes(passed=1)
-    assert _shown(result) == "OPTIONS False False 999 [('dave@example.com', 'flag')] 127.0.0.1"
+    assert (
+        _shown(result) == "OPTIONS False False 999 [('dave@example.com', None, 'flag')] 127.0.0.1"
+    )
 
 
 def test_session_defaults_apply_to_every_test_and_markers_override(
@@ -106,7 +109,7 @@ def test_session_defaults_apply_to_every_test_and_markers_override(
 
         def test_session_default_is_back(fakemail):
             assert fakemail.options.require_auth
-            assert fakemail.options.users == {"alice@example.com": "secret"}
+            assert [u.address for u in fakemail.options.users] == ["alice@example.com"]
         """
     )
     result = mailtester.runpytest(
@@ -118,9 +121,10 @@ def test_session_defaults_apply_to_every_test_and_markers_override(
 @pytest.mark.parametrize(
     ("args", "ini", "message"),
     [
-        (["--fakemail-user=bob"], "", "a user is ADDRESS:PASSWORD, got 'bob'"),
-        (["--fakemail-user=:secret"], "", "a user is ADDRESS:PASSWORD, got ':secret'"),
-        ([], "fakemail_users = carol", "a user is ADDRESS:PASSWORD, got 'carol'"),
+        (["--fakemail-user=bob"], "", f"{USER_SYNTAX}, got 'bob'"),
+        (["--fakemail-user=:secret"], "", f"{USER_SYNTAX}, got ':secret'"),
+        (["--fakemail-user=a@x.org,:secret"], "", f"{USER_SYNTAX}, got 'a@x.org,:secret'"),
+        ([], "fakemail_users = carol", f"{USER_SYNTAX}, got 'carol'"),
         ([], "fakemail_max_message_size = big", "max_message_size must be a number, got 'big'"),
         (["--fakemail-max-message-size=-5"], "", "max_message_size must be positive, got -5"),
         (["--fakemail-max-message-size=0"], "", "max_message_size must be positive, got 0"),
@@ -145,7 +149,7 @@ def test_help_lists_the_options(mailtester: pytest.Pytester) -> None:
         [
             "fakemail test mail server:",
             "*--fakemail-host=FAKEMAIL_HOST*",
-            "*--fakemail-user=ADDRESS:PASSWORD*",
+            "*--fakemail-user=ADDRESS?,LOGIN?:PASSWORD*",  # fnmatch: [ opens a class
             "*--fakemail-require-auth*",
             "*--fakemail-require-tls*",
             "*--fakemail-max-message-size=FAKEMAIL_MAX_MESSAGE_SIZE*",

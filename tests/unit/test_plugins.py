@@ -15,7 +15,7 @@ import pluggy
 import pytest
 
 from fakemail._backend import Backend
-from fakemail._config import Options
+from fakemail._config import Options, User
 from fakemail._message import Envelope, Message
 from fakemail._plugins import DefaultPlugin, Plugins
 from fakemail._sasl import Challenge, Credentials, password_credentials, start_mechanism
@@ -357,9 +357,20 @@ def test_configured_users() -> None:
     assert not auth("Alice@Example.com", cram_md5("Alice@Example.com", "wrong"))
 
 
-def test_require_auth_without_users_refuses_everyone() -> None:
-    plugins = plugins_with(options=Options(require_auth=True))
-    assert not plugins.authenticate("smtp", "a@x.org", password_credentials("a@x.org", "pw"))
+def test_login_names() -> None:
+    options = Options(users=[User("a@x.org", "pw", login="alice"), User("b@x.org", "pw2")])
+    plugins = plugins_with(options=options)
+    assert plugins.authenticate("imap", "alice", password_credentials("alice", "pw"))
+    assert plugins.authenticate("imap", "alice", cram_md5("alice", "pw"))
+    assert not plugins.authenticate("imap", "alice", password_credentials("alice", "pw2"))
+    assert not plugins.authenticate("imap", "a@x.org", password_credentials("a@x.org", "pw"))
+    assert plugins.authenticate("smtp", "b@X.org", password_credentials("b@X.org", "pw2"))
+
+
+def test_accept_any_accepts_anything() -> None:
+    plugins = plugins_with(options=Options(require_auth=True, auth_accept_any=True))
+    assert plugins.authenticate("smtp", "a@x.org", password_credentials("a@x.org", "pw"))
+    assert plugins.authenticate("pop3", "robot", cram_md5("robot", "anything"))
 
 
 def test_defaults_read_the_current_options() -> None:

@@ -239,15 +239,15 @@ class Pop3Session:
         return Err(f"authentication failed: {step.reason}", code="AUTH")
 
     def _login(self, username: str, credentials: Credentials) -> Response:
-        address = normalize_address(username)
         # SASL user names are decoded base64 and may hold CR, LF or NUL: no such account,
         # and such a name could not be echoed in the +OK line.
         if (
-            not address
-            or _CONTROL.search(address)
+            not normalize_address(username)
+            or _CONTROL.search(username)
             or not self.backend.authenticate("pop3", username, credentials)
         ):
             return Err("invalid user name or password", code="AUTH")
+        address = self.backend.account_of(username)
         store = self.backend.store
         store.ensure_account(address)  # a login before any mail still sees an empty drop
         if not store.lock_maildrop(address):

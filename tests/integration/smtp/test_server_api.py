@@ -8,6 +8,7 @@ import email.message
 import smtplib
 import socket
 import threading
+import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import trio
 
-from fakemail._exceptions import ConfigError, FakemailError, WaitTimeout
+from fakemail._exceptions import ConfigError, FakemailError, PortInUse, WaitTimeout
 from fakemail._server import Endpoint, MailServer
 from fakemail._store import INBOX, StoreError
 
@@ -322,11 +323,22 @@ def test_port_in_use() -> None:
         server = MailServer(
             smtp_port=port, imap_port=None, imaps_port=None, pop3_port=None, pop3s_port=None
         )
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(PortInUse) as info:
             server.start()
         message = str(info.value)
-        assert message == f"cannot listen for smtp on 127.0.0.1:{port}: address already in use"
-        assert "\n" not in message
+        assert message == (
+            f"cannot listen for smtp on 127.0.0.1:{port}: address already in use "
+            "(smtp_port=0 picks a free port)"
+        )
+        assert (info.value.listener, info.value.host, info.value.port) == (
+            "smtp",
+            "127.0.0.1",
+            port,
+        )
+        assert isinstance(info.value, ConfigError)
+        # The traceback ends at the public call: no socket-binding frames below it.
+        frames = traceback.extract_tb(info.value.__traceback__)
+        assert [frame.name for frame in frames] == ["test_port_in_use", "public"]
         assert not server.is_running
         # Nothing was left bound: the same server can start on a free port.
         server.configure(smtp_port=0)

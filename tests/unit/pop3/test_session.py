@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fakemail._backend import Backend
-from fakemail._config import Options
+from fakemail._config import Options, User
 from fakemail._message import Envelope, Message
 from fakemail._pop3 import Err, MultiLine, Pop3State, Response, dot_stuff
 from fakemail._pop3._hosted import Pop3Hosted
@@ -277,10 +277,18 @@ def test_password_is_the_rest_of_the_line() -> None:
     client.login(ADDR, "two  words ")
 
 
-def test_require_auth_without_users_refuses_everyone() -> None:
-    client = Client(make_backend(require_auth=True))
-    client("USER " + ADDR)
-    assert client("PASS anything").startswith(b"-ERR [AUTH]")
+def test_a_login_name_opens_its_address_account() -> None:
+    backend = make_backend(users=[User(ADDR, "secret", login="bob")])
+    deliver(backend, M1)
+    client = Client(backend)
+    assert client.login("bob", "secret") == b"+OK bob@example.com has 1 messages (71 octets)\r\n"
+    assert client("STAT") == b"+OK 1 71\r\n"
+    # The address is not a login name any more; the maildrop is bob@example.com's, locked.
+    other = Client(backend)
+    other("USER " + ADDR)
+    assert other("PASS secret") == b"-ERR [AUTH] invalid user name or password\r\n"
+    other("USER bob")
+    assert other("PASS secret").startswith(b"-ERR [IN-USE]")
 
 
 def test_pass_needs_user_first(backend: Backend) -> None:
