@@ -3,6 +3,7 @@ under which no login could succeed (refused up front), or any does (auth_accept_
 
 from __future__ import annotations
 
+import imaplib
 import poplib
 import smtplib
 from collections.abc import Callable
@@ -92,3 +93,19 @@ def test_require_auth_accepting_any_credentials(make_server: MakeServer) -> None
         client.login("app@example.com", "any password")
         client.sendmail("app@example.com", ["bob@example.com"], RAW)
     assert server.assert_sent().envelope.auth_user == "app@example.com"
+
+
+def test_imap_login_names(make_server: MakeServer) -> None:
+    server = make_server(users=[User("alice@example.com", "s3cret", login="alice")], **NO_TLS)
+    server.deliver(RAW, to="alice@example.com")
+    client = imaplib.IMAP4(*server.imap, timeout=TIMEOUT)
+    with pytest.raises(imaplib.IMAP4.error):
+        client.login("alice@example.com", "s3cret")
+    client.login("alice", "s3cret")
+    assert client.select("INBOX") == ("OK", [b"1"])
+    client.logout()
+    # AUTHENTICATE PLAIN may name the address as the identity to act as: it is alice's own.
+    client = imaplib.IMAP4(*server.imap, timeout=TIMEOUT)
+    client.authenticate("PLAIN", lambda _: b"alice@example.com\0alice\0s3cret")
+    assert client.select("INBOX") == ("OK", [b"1"])
+    client.logout()

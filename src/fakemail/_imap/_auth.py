@@ -127,7 +127,10 @@ class AuthCommands(SessionBase):
             return None
         self._mechanism = None
         if isinstance(step, Credentials):
-            if step.authzid and normalize_address(step.authzid) != normalize_address(step.username):
+            if step.authzid and normalize_address(step.authzid) not in (
+                normalize_address(step.username),
+                self.backend.account_of(step.username),  # a login name's own address
+            ):
                 return Tagged(tag, "NO", "cannot act as another user", "AUTHORIZATIONFAILED")
             return self._log_in(tag, step)
         return Tagged(tag, "NO", f"authentication failed: {step.reason}", "AUTHENTICATIONFAILED")
@@ -137,7 +140,7 @@ class AuthCommands(SessionBase):
         if not username or not self.backend.authenticate("imap", username, credentials):
             # RFC 3501 §11.3 (say no more than that), RFC 5530 response code.
             return Tagged(tag, "NO", "invalid user name or password", "AUTHENTICATIONFAILED")
-        self.account = self.backend.store.ensure_account(username)
+        self.account = self.backend.store.ensure_account(self.backend.account_of(username))
         return Tagged(tag, "OK", "Logged in", self._capability_code())
 
     def _namespace(self, cmd: Namespace, out: list[Response]) -> Tagged:
