@@ -39,3 +39,13 @@ def test_welcome_mail_sent_in_background(fakemail):
     assert "Confirm your address" in message.text
 
     worker.join()
+
+
+def test_no_mail_to_anyone_else(fakemail):
+    # The worker sends one welcome mail, to carol, and nothing to dave, whenever it runs.
+    worker = threading.Thread(target=send_welcome, args=(*fakemail.smtp, "carol@example.com"))
+    worker.start()
+
+    fakemail.assert_no_mail(within=0.5, to="dave@example.com")
+
+    worker.join()

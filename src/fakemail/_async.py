@@ -47,11 +47,11 @@ def _trio_waiter(
 ) -> tuple[Callable[[float], Awaitable[bool]], Callable[[], None]]:
     trio = sys.modules.get("trio")
     if trio is None:
-        raise RuntimeError("wait_for_async must be awaited under asyncio or trio")
+        raise RuntimeError("fakemail's async waits must be awaited under asyncio or trio")
     try:
         token = trio.lowlevel.current_trio_token()
     except RuntimeError:
-        raise RuntimeError("wait_for_async must be awaited under asyncio or trio") from None
+        raise RuntimeError("fakemail's async waits must be awaited under asyncio or trio") from None
     state = {"event": trio.Event()}
 
     def on_change(_: Change) -> None:

@@ -92,6 +92,42 @@ def _async_criteria(count: int, filters: dict[str, Any]) -> Criteria:
     return Criteria.build(**filters)
 
 
+@raised_at_call
+def _no_mail_criteria(within: object, filters: dict[str, Any]) -> Criteria:
+    if isinstance(within, bool) or not isinstance(within, (int, float)) or within < 0:
+        raise ConfigError(f"within= takes a number of seconds (0 or more), got {within!r}")
+    return Criteria.build(**filters)
+
+
+def _wait_report(
+    count: int,
+    timeout: float,
+    criteria: Criteria,
+    found: list[Message],
+    messages: tuple[Message, ...],
+) -> str:
+    return report(
+        f"waited {timeout:g}s for {count} matching message(s), {len(found)} arrived",
+        criteria,
+        messages,
+    )
+
+
+def _no_mail_report(
+    within: float,
+    started: float,
+    criteria: Criteria,
+    found: list[Message],
+    messages: tuple[Message, ...],
+) -> str:
+    return report(
+        f"expected no matching message within {within:g}s, found {len(found)} "
+        f"after {time.monotonic() - started:.2f}s",
+        criteria,
+        messages,
+    )
+
+
 def _to_bytes(message: bytes | str | email.message.Message) -> bytes:
     if isinstance(message, email.message.Message):
         return message.as_bytes(policy=email.policy.SMTP)
@@ -403,18 +439,10 @@ class MailServer:
         """
         _check_count("wait_for", count, minimum=1)
         criteria = Criteria.build(**filters)
-        store = self._backend.store
-        deadline = time.monotonic() + timeout
-        while True:
-            version = store.version
-            messages = store.messages
-            found = criteria.select(messages)
-            if len(found) >= count:
-                return found
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
-            store.wait(lambda: store.version != version, remaining)  # noqa: B023
+        found, messages = self._watch(criteria, count, timeout)
+        if len(found) < count:
+            raise WaitTimeout(_wait_report(count, timeout, criteria, found, messages))
+        return found
 
     async def wait_for_async(
         self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT, **filters: Any
@@ -423,6 +451,57 @@ class MailServer:
         or trio. The event loop keeps running while it waits."""
         __tracebackhide__ = True
         criteria = _async_criteria(count, filters)
+        found, messages = await self._watch_async(criteria, count, timeout)
+        if len(found) < count:
+            raise WaitTimeout(_wait_report(count, timeout, criteria, found, messages))
+        return found
+
+    @raised_at_call
+    def assert_no_mail(self, *, within: float, **filters: Any) -> None:
+        """Assert that no message matching ``filters`` is captured within ``within`` seconds
+        (GreenMail's ``waitForNoEmail``): for mail that must *not* be sent, by code that would
+        send it in the background.
+
+        Fails at once when a matching message arrives (or is already there), listing what was
+        captured; otherwise returns after ``within`` seconds. Woken by each delivery: no
+        polling. :meth:`assert_not_sent` is the same check without waiting.
+        """
+        criteria = _no_mail_criteria(within, filters)
+        started = time.monotonic()
+        found, messages = self._watch(criteria, 1, within)
+        if found:
+            raise MailAssertionError(_no_mail_report(within, started, criteria, found, messages))
+
+    async def assert_no_mail_async(self, *, within: float, **filters: Any) -> None:
+        """:meth:`assert_no_mail` for async tests: the event loop (and the app code on it that
+        might send) keeps running while it waits."""
+        __tracebackhide__ = True
+        criteria = _no_mail_criteria(within, filters)
+        started = time.monotonic()
+        found, messages = await self._watch_async(criteria, 1, within)
+        if found:
+            raise MailAssertionError(_no_mail_report(within, started, criteria, found, messages))
+
+    def _watch(
+        self, criteria: Criteria, count: int, timeout: float
+    ) -> tuple[list[Message], tuple[Message, ...]]:
+        """Wait until ``count`` captured messages match or ``timeout`` passes; return the
+        matches and every captured message, as last seen."""
+        store = self._backend.store
+        deadline = time.monotonic() + timeout
+        while True:
+            version = store.version
+            messages = store.messages
+            found = criteria.select(messages)
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0:
+                return found, messages
+            store.wait(lambda: store.version != version, remaining)  # noqa: B023
+
+    async def _watch_async(
+        self, criteria: Criteria, count: int, timeout: float
+    ) -> tuple[list[Message], tuple[Message, ...]]:
+        """:meth:`_watch` on the running asyncio or trio loop."""
         store = self._backend.store
         wait, remove = changed_waiter(store)
         try:
@@ -431,29 +510,13 @@ class MailServer:
             while True:
                 messages = store.messages
                 found = criteria.select(messages)
-                if len(found) >= count:
-                    return found
-                if timed_out:
-                    raise WaitTimeout(self._wait_report(count, timeout, criteria, found, messages))
+                if len(found) >= count or timed_out:
+                    return found, messages
                 remaining = deadline - time.monotonic()
                 # After a timeout, look once more: the last change may have come just then.
                 timed_out = remaining <= 0 or not await wait(remaining)
         finally:
             remove()
-
-    @staticmethod
-    def _wait_report(
-        count: int,
-        timeout: float,
-        criteria: Criteria,
-        found: list[Message],
-        messages: tuple[Message, ...],
-    ) -> str:
-        return report(
-            f"waited {timeout:g}s for {count} matching message(s), {len(found)} arrived",
-            criteria,
-            messages,
-        )
 
     def _exactly(self, count: int, filters: dict[str, Any]) -> list[Message]:
         """The ``count`` messages matching ``filters``; :class:`MailAssertionError` if there

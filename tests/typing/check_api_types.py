@@ -17,3 +17,4 @@ def check_assertions(server: MailServer) -> None:
     assert_type(server.assert_count(0), list[Message])
     assert_type(server.wait_for(2, to="bob@example.com"), list[Message])
     assert_type(server.find(subject="Hi"), list[Message])
+    assert_type(server.assert_no_mail(within=0.5, to="bob@example.com"), None)

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 import trio
 
-from fakemail._exceptions import ConfigError, FakemailError, PortInUse, WaitTimeout
+from fakemail._exceptions import (
+    ConfigError,
+    FakemailError,
+    MailAssertionError,
+    PortInUse,
+    WaitTimeout,
+)
 from fakemail._server import Endpoint, MailServer
 from fakemail._store import INBOX, StoreError
 
@@ -165,6 +171,75 @@ def test_wait_for_async_detaches_its_listener(smtp_server: MailServer) -> None:
         asyncio.run(main())
     with pytest.raises(WaitTimeout):
         trio.run(main)
+    assert smtp_server.store._listeners == listeners
+
+
+def test_assert_no_mail_passes_when_only_other_mail_arrives(smtp_server: MailServer) -> None:
+    send(smtp_server, "other@example.com", b"To: other@example.com\r\n\r\nx\r\n")
+    smtp_server.assert_no_mail(within=0.05, to="bob@example.com")
+    smtp_server.assert_no_mail(within=0, subject="Hi")  # no wait: assert_not_sent
+
+
+def test_assert_no_mail_fails_as_soon_as_matching_mail_arrives(
+    smtp_server: MailServer, sender: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread = sender()
+    store = smtp_server.store
+    original = store.wait
+
+    def waiting(predicate: Callable[[], bool], timeout: float | None) -> bool:
+        thread.go.set()  # send only once assert_no_mail is really waiting
+        return original(predicate, timeout)
+
+    monkeypatch.setattr(store, "wait", waiting)
+    # The window is long: the test ending quickly shows the failure did not wait it out.
+    with pytest.raises(MailAssertionError) as caught:
+        smtp_server.assert_no_mail(within=CLIENT_TIMEOUT * 4, to="bob@example.com")
+    assert not isinstance(caught.value, WaitTimeout)
+    text = str(caught.value)
+    assert text.startswith("expected no matching message within 120s, found 1 after ")
+    assert "Filters: to='bob@example.com'" in text
+    assert "MATCH #1 " in text
+    assert "subject 'Hi'" in text
+    thread.join()
+
+
+def test_assert_no_mail_counts_mail_already_captured(smtp_server: MailServer) -> None:
+    send(smtp_server)
+    with pytest.raises(MailAssertionError, match=r"found 1 after 0\.\d\ds"):
+        smtp_server.assert_no_mail(within=CLIENT_TIMEOUT, subject="Hi")
+    smtp_server.assert_not_sent(subject="Bye")  # unchanged: immediate
+
+
+@pytest.mark.parametrize("within", [-1, "1", None, True])
+def test_assert_no_mail_checks_within(smtp_server: MailServer, within: Any) -> None:
+    with pytest.raises(ConfigError, match="within= takes a number of seconds"):
+        smtp_server.assert_no_mail(within=within)
+    with pytest.raises(ConfigError, match="within= takes a number of seconds"):
+        asyncio.run(smtp_server.assert_no_mail_async(within=within))
+
+
+def test_assert_no_mail_async_under_asyncio_and_trio(smtp_server: MailServer) -> None:
+    async def quiet() -> None:
+        await smtp_server.assert_no_mail_async(within=0.05, to="bob@example.com")
+
+    asyncio.run(quiet())
+    trio.run(quiet)
+
+    async def sent_meanwhile() -> None:
+        # The app sends on the loop's behalf while the assertion waits: a blocking wait
+        # would hold the loop, and with it the app, and pass for the wrong reason.
+        sending = asyncio.create_task(asyncio.to_thread(send, smtp_server))
+        try:
+            await smtp_server.assert_no_mail_async(within=CLIENT_TIMEOUT * 4, to="bob@example.com")
+        finally:
+            await sending
+
+    with pytest.raises(MailAssertionError, match="within 120s, found 1"):
+        asyncio.run(sent_meanwhile())
+    listeners = list(smtp_server.store._listeners)
+    with pytest.raises(MailAssertionError, match="found 1"):
+        trio.run(quiet)
     assert smtp_server.store._listeners == listeners
 
 
