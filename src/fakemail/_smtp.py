@@ -12,6 +12,8 @@ the next connection.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import inspect
 import logging
 import re
@@ -21,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, AnyStr, Final, final
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, _Missing
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
 
@@ -41,6 +43,7 @@ logging.getLogger("mail.log").addFilter(
 
 IDENT: Final = "fakemail ESMTP"
 _TEMPFAIL: Final = "451 4.3.0 Internal error in the test mail server; see the test report"
+_LINE_TOO_LONG: Final = "500 Line too long (see RFC5321 4.5.3.1.6)"  # aiosmtpd's own wording
 
 _ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM: Final = rf"{_ATOM}(?:\.{_ATOM})*"
@@ -61,6 +64,13 @@ def plain_path(arg: str) -> tuple[str, str] | None:
     if match is None or "=?" in match[1]:
         return None
     return match[1], arg[match.end() :]
+
+
+def has_long_line(raw: bytes, limit: int) -> bool:
+    """Whether a line of ``raw`` (message data, dot-unstuffed) is over ``limit`` octets with
+    its CRLF. aiosmtpd's own check counts the transparency dot (RFC 5321 §4.5.2) in every
+    line, so it lets one octet more through; RFC 5321 §4.5.3.1.6 does not count it."""
+    return len(raw) > limit and max(map(len, raw.split(b"\r\n"))) + 2 > limit
 
 
 def _peer(session: AioSession) -> tuple[str, int] | None:
@@ -159,6 +169,8 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: AioSession, envelope: AioEnvelope) -> str:
         raw = envelope.original_content or b""
+        if has_long_line(raw, self.backend.options.smtp_max_line_length):
+            return _LINE_TOO_LONG
         info = _session_info(session)
         ours = Envelope(
             sender="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
@@ -248,16 +260,19 @@ class _Smtp(SMTP):
             peer_text = f"{peer[0]}:{peer[1]}" if peer else "?"
             self._transcript = self._host.backend.transcripts.start(name, peer_text)
             self._host.connections.add(self)
+            self._host.opened(self._implicit_tls, 1)
         elif self._transcript is not None:
             self._transcript.note("TLS started")
 
     def connection_lost(self, error: Exception | None) -> None:
-        self._host.connections.discard(self)
+        if self in self._host.connections:
+            self._host.connections.discard(self)
+            self._host.opened(self._implicit_tls, -1)
         super().connection_lost(error)
 
     async def _handle_client(self) -> None:
         limit = self._host.backend.options.max_connections
-        if len(self._host.connections) > limit:
+        if self._host.open_on(self._implicit_tls) > limit:
             await self.push("421 4.7.0 Too many connections, try again later")
             if self.transport is not None:
                 self.transport.close()
@@ -267,10 +282,62 @@ class _Smtp(SMTP):
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         plain = plain_path(arg)
         if plain is None:
-            return super()._getaddr(arg)
+            try:
+                return super()._getaddr(arg)
+            except (IndexError, ValueError):
+                # The stdlib header parser aiosmtpd uses runs off the end of some malformed
+                # paths ("x@") instead of raising its HeaderParseError: the client's syntax
+                # error all the same (501 for MAIL and RCPT, RFC 5321 §4.2.2).
+                return None, None
         if self.local_part_limit and plain[0].index("@") > self.local_part_limit:
             return None, None
         return plain
+
+    async def challenge_auth(
+        self,
+        challenge: str | bytes,
+        encode_to_b64: bool = True,
+        log_client_response: bool = False,
+    ) -> _Missing | bytes:
+        """Send a ``334`` challenge and return the client's decoded answer, or ``MISSING``
+        once the failure is answered. As aiosmtpd's, except that an answer longer than a
+        line gets RFC 4954 §4's ``500 5.5.6`` instead of escaping as a reader error."""
+        data = challenge.encode() if isinstance(challenge, str) else challenge
+        # The space after 334 is required even before an empty challenge (RFC 4954 §4).
+        await self.push(b"334 " + (base64.b64encode(data) if encode_to_b64 else data))
+        line = await self._read_line()
+        if line is None:
+            await self.push("500 5.5.6 Authentication Exchange line is too long")
+            return MISSING
+        blob = line.strip()
+        if blob == b"*":
+            await self.push("501 5.7.0 Auth aborted")
+            return MISSING
+        try:
+            return base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            await self.push("501 5.5.2 Can't decode base64")
+            return MISSING
+
+    async def _read_line(self) -> bytes | None:
+        """The next line; ``None`` (the whole line read and dropped) if it is longer than the
+        reader's limit. At end of stream, what there was."""
+        reader = self._reader
+        try:
+            return await reader.readuntil()
+        except asyncio.IncompleteReadError as error:
+            return error.partial
+        except asyncio.LimitOverrunError as error:
+            consumed = error.consumed
+        while True:  # drop the rest of the line, a limit's worth at a time
+            await reader.read(consumed)
+            try:
+                await reader.readuntil()
+                return None
+            except asyncio.IncompleteReadError:
+                return None
+            except asyncio.LimitOverrunError as error:
+                consumed = error.consumed
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         if not arg and self.tls_context is self._host.starttls_placeholder:
@@ -351,6 +418,9 @@ class SmtpHost:
         self.backend = backend
         self.handler = _Handler(backend)
         self.connections: set[_Smtp] = set()
+        # Open connections per listener kind (implicit TLS or not): max_connections is
+        # per listener, and counting the set on each connect would be quadratic in a flood.
+        self._open = {False: 0, True: 0}
         self._sockets = list(sockets)
         self.loop = asyncio.new_event_loop()
         #: Makes aiosmtpd advertise STARTTLS; swapped for the real context on use.
@@ -359,6 +429,14 @@ class SmtpHost:
         self._thread = threading.Thread(target=self._run, name="fakemail-smtp", daemon=True)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+
+    def opened(self, implicit_tls: bool, delta: int) -> None:
+        """Count a connection of the SMTP (or SMTPS) listener opening (1) or closing (-1)."""
+        self._open[implicit_tls] += delta
+
+    def open_on(self, implicit_tls: bool) -> int:
+        """Connections open on the SMTP (or SMTPS) listener."""
+        return self._open[implicit_tls]
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the loop thread and begin accepting; raises what startup raised."""
