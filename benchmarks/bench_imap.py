@@ -5,6 +5,9 @@ Steps: LOGIN+SELECT; FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE); FETCH 1:* BODY.
 UID SEARCH FROM x SUBJECT y; STORE 1:* +FLAGS (\\Seen). fakemail runs in its own process, as
 Dovecot does, so client and server don't share a GIL.
 
+Rendering: the engine alone turning 2,000 FETCH (UID FLAGS RFC822.SIZE ENVELOPE) responses
+into bytes, in thread CPU time (no sockets, no store).
+
 IDLE latency: for fakemail, from smtplib's 250 reply to DATA until the idling client reads the
 untagged EXISTS (server in the client's process, as in a test); for Dovecot (no SMTP), from the
 rename of a file into the maildir's ``new/`` until the EXISTS.
@@ -30,6 +33,7 @@ from benchmarks._common import (
     varied_messages,
 )
 from fakemail import MailServer
+from fakemail._imap._response import Atom, FetchData, render_response
 
 STEPS = (
     "LOGIN + SELECT",
@@ -148,6 +152,44 @@ def idle_latency_dovecot(dovecot: Dovecot, samples: int) -> float:
     return statistics.median(latencies)
 
 
+def render_fetch_envelopes(count: int, repeats: int) -> float:
+    """Best thread CPU time, in seconds, to render ``count`` FETCH responses with ENVELOPE."""
+    address = (("Alice Example", None, "alice", "example.com"),)
+    responses = [
+        FetchData(
+            n,
+            (
+                ("UID", n),
+                ("FLAGS", (Atom("\\Seen"), Atom("$Label1"))),
+                ("RFC822.SIZE", 1234),
+                (
+                    "ENVELOPE",
+                    (
+                        "Mon, 1 Jan 2024 10:00:00 +0000",
+                        f'Message number {n} about "things"',
+                        address,
+                        address,
+                        address,
+                        (("Bob", None, "bob", "example.org"), (None, None, "c", "d.e")),
+                        None,
+                        None,
+                        None,
+                        f"<{n}@example.com>",
+                    ),
+                ),
+            ),
+        )
+        for n in range(1, count + 1)
+    ]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.thread_time()
+        out = b"".join(render_response(r) for r in responses)
+        best = min(best, time.thread_time() - start)
+    assert out.count(b" FETCH (") == count
+    return best
+
+
 def run(quick: bool) -> list[Row]:
     """Rows per step and IDLE latency, fakemail vs Dovecot."""
     count = 500 if quick else 2000
@@ -192,6 +234,16 @@ def run(quick: bool) -> list[Row]:
         )
         for name in (*STEPS, "all five steps")
     ]
+    rows.append(
+        Row(
+            "render 2000 FETCH (UID FLAGS RFC822.SIZE ENVELOPE) responses, engine only",
+            "ms",
+            1000 * render_fetch_envelopes(2000, repeats),
+            None,
+            "",
+            "<= 100 ms CPU",
+        )
+    )
     after_250, after_data = idle_latency_fakemail(10 if quick else 50)
     rows.append(
         Row(

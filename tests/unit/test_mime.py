@@ -7,7 +7,6 @@ import binascii
 import email
 import email.policy
 import quopri
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.errors import MultipartInvariantViolationDefect
@@ -703,11 +702,10 @@ def test_lazy_headers_keep_the_digest_default_type() -> None:
 @pytest.mark.timeout(10)
 def test_header_split_does_not_backtrack() -> None:
     # Colons in a field body, then a line only the feedparser takes ("From "): a header
-    # splitter that could cut a line at any colon would try 2**n ways before giving up.
+    # splitter that could cut a line at any colon would try 2**n ways before giving up: it
+    # would never end, which the timeout catches (no stopwatch needed; speed is benchmarked).
     raw = b"X: " + b"a:" * 400 + b"\r\nFrom x\r\n\r\nbody"
-    start = time.perf_counter()
     root = index_message(raw)
-    assert time.perf_counter() - start < 1.0
     assert root.fields["x"] == "a:" * 400
     assert root.headers.items() == [("X", "a:" * 400)]
 
