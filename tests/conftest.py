@@ -6,8 +6,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fakemail._server import MailServer
+
+# Hypothesis's per-example deadline and "too slow" health check are stopwatches: on a loaded
+# 2-core machine they fail correct code. Speed is measured in benchmarks/, not by tests.
+settings.register_profile("fakemail", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fakemail")
 
 
 @pytest.fixture
