@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fakemail._config import Options, User
 from fakemail._exceptions import (
+    ArchiveError,
     ConfigError,
     FakemailError,
     LocalProtocolError,
@@ -28,6 +29,7 @@ from fakemail._version import __version__
 from fakemail.hookspecs import hookimpl
 
 __all__ = [
+    "ArchiveError",
     "Attachment",
     "Change",
     "ConfigError",

@@ -3,6 +3,7 @@
 ::
 
     FakemailError
+    ├── ArchiveError                a file or directory cannot be read or written as mail
     ├── ConfigError                 bad options given to a server, the marker or the CLI
     │   └── PortInUse               a listener's port is taken (another server holds it)
     ├── ServerError                 something failed inside a server thread (re-raised in the test)
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 __all__ = [
+    "ArchiveError",
     "ConfigError",
     "FakemailError",
     "LocalProtocolError",
@@ -38,6 +40,12 @@ R = TypeVar("R")
 
 class FakemailError(Exception):
     """Base class of every exception fakemail raises."""
+
+
+class ArchiveError(FakemailError):
+    """A file or directory cannot be read or written as mail: not found, not in the format,
+    a message above ``max_message_size``, or an export target that exists (the message says
+    which)."""
 
 
 class ConfigError(FakemailError, ValueError):

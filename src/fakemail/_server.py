@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, final, overload
 
+from fakemail._archive import FORMATS, Format, collect, load, read_archive, write_archive
 from fakemail._async import changed_waiter
 from fakemail._backend import Backend
 from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options, User
@@ -604,3 +605,49 @@ class MailServer:
                 create=True,
             )
         return stored
+
+    # ------------------------------------------------------------------ files
+
+    @raised_at_call
+    def export_mail(
+        self,
+        path: str | os.PathLike[str],
+        format: Format,
+        *,
+        account: str | None = None,
+        folder: str | None = None,
+    ) -> int:
+        """Write mail to files: ``"eml"`` (a new directory of ``.eml`` files), ``"mbox"`` (a
+        new file) or ``"maildir"`` (a new Maildir); returns how many messages were written.
+
+        Without ``account``: every SMTP transaction (:attr:`messages`). With it: that
+        account's folders (only ``folder`` if given) with flags and internal dates, which a
+        Maildir keeps (as subfolders and file-name flags). Bytes are kept exactly; see
+        :doc:`/howto/archive` for what each format keeps.
+        """
+        if format not in FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+        messages = collect(self._backend.store, account=account, folder=folder)
+        return write_archive(Path(path), messages, format)
+
+    @raised_at_call
+    def import_mail(
+        self,
+        path: str | os.PathLike[str],
+        format: Format | None = None,
+        *,
+        account: str | None = None,
+    ) -> list[Message]:
+        """Store the mail in a file or directory (format detected if not given: a Maildir,
+        a directory of ``.eml`` files, one ``.eml`` file, or an mbox); returns the messages.
+
+        Without ``account``, each message is stored as an SMTP transaction just received
+        (recipients from its To, Cc and Bcc headers, hooks called); with it, into that
+        account's folders with their flags (as IMAP APPEND). Every message is read and
+        checked against ``max_message_size`` before any is stored.
+        """
+        if format is not None and format not in FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+        limit = self._backend.options.max_message_size
+        messages = read_archive(Path(path), format, max_message_size=limit)
+        return load(self._backend, messages, account=account)
