@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import final
 
+from fakemail._exceptions import raised_at_call
+from fakemail._flags import normalize_flags
 from fakemail._message import Message, normalize_address
 from fakemail._store import INBOX, FlagMode, FolderSnapshot, MailItem, MailStore
 
@@ -54,14 +56,18 @@ class Folder:
                 return item.flags
         raise KeyError(uid)
 
+    @raised_at_call
     def set_flags(
         self, uids: int | Iterable[int], flags: Iterable[str], mode: FlagMode = "replace"
     ) -> None:
         """Set (``mode="replace"``), add or remove flags such as ``\\Seen`` or keywords.
 
+        Flags are normalised as IMAP's ``STORE`` does them (see :ref:`flags <flags>`): system flags
+        in any case, never ``\\Recent``; :class:`~fakemail.ConfigError` for a bad one.
         IMAP sessions with this folder selected see the change (RFC 3501 §7.4.2 FETCH).
         """
-        self._store.set_flags(self.address, self.name, _uid_list(uids), tuple(flags), mode)
+        checked = normalize_flags(flags)
+        self._store.set_flags(self.address, self.name, _uid_list(uids), checked, mode)
 
     def expunge(self, uids: int | Iterable[int]) -> tuple[int, ...]:
         """Remove messages by UID; returns the UIDs removed."""
@@ -105,6 +111,7 @@ class Mailbox:
         self._store.create_folder(self.address, name, special_use=special_use)
         return self.folder(name)
 
+    @raised_at_call
     def append(
         self,
         message: Message,
@@ -113,12 +120,16 @@ class Mailbox:
         flags: Iterable[str] = (),
         internal_date: datetime | None = None,
     ) -> int:
-        """Put an already built message in a folder (created if missing); returns its UID."""
+        """Put an already built message in a folder (created if missing); returns its UID.
+
+        ``flags`` are checked as in :meth:`Folder.set_flags`.
+        """
+        checked = normalize_flags(flags)
         _, uid = self._store.append(
             self.address,
             folder,
             message,
-            flags=flags,
+            flags=checked,
             internal_date=internal_date,
             create=True,
         )

@@ -28,6 +28,7 @@ from fakemail._exceptions import (
     WaitTimeout,
     raised_at_call,
 )
+from fakemail._flags import normalize_flags
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
 from fakemail._message import Envelope, Message, normalize_address
@@ -585,13 +586,15 @@ class MailServer:
         """Put a message straight into mailboxes, for apps that read mail (IMAP, POP3).
 
         Not an SMTP transaction: it does not appear in :attr:`messages`. Line ends become CRLF.
-        The folder is created if missing.
+        The folder is created if missing. ``flags`` are normalised as IMAP's ``STORE`` does
+        them (see :ref:`flags <flags>`): ``\\seen`` is ``\\Seen``; an unknown system flag,
+        ``\\Recent`` or a keyword that is not an IMAP atom raises :class:`ConfigError`.
         """
         recipients = (to,) if isinstance(to, str) else tuple(to)
         if not recipients:
             raise ConfigError("deliver() needs at least one recipient in to=")
         raw = _to_bytes(message)
-        flags = tuple(flags)  # read once: every recipient's copy gets the same flags
+        checked = normalize_flags(flags)
         store = self._backend.store
         envelope = Envelope(sender="", recipients=recipients, protocol="api")
         stored = Message(raw, envelope, datetime.now(timezone.utc), store.next_message_seq())
@@ -600,7 +603,7 @@ class MailServer:
                 address,
                 folder,
                 stored,
-                flags=flags,
+                flags=checked,
                 internal_date=internal_date,
                 create=True,
             )

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from fakemail._exceptions import ConfigError
+from fakemail._flags import normalize_flag
 from fakemail._imap._events import (
     Append,
     Authenticate,
@@ -78,7 +80,6 @@ from fakemail._imap._utf7 import decode_mailbox
 
 __all__ = [
     "BADCHARSET_CODE",
-    "SYSTEM_FLAGS",
     "CommandHead",
     "check_head",
     "decode_sasl",
@@ -89,11 +90,6 @@ __all__ = [
 
 BADCHARSET_CODE: Final = "BADCHARSET (UTF-8 US-ASCII)"
 """Response code for a SEARCH in a charset we do not know (RFC 3501 §6.4.4)."""
-
-SYSTEM_FLAGS: Final = {
-    f.lower(): f for f in ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
-}
-"""Settable system flags, by lower-cased name (flags are case-insensitive, RFC 3501 §2.3.2)."""
 
 _SPECIAL_USE: Final = {
     f.lower(): f
@@ -294,17 +290,12 @@ class _Parser:
 
     def flag(self, *, settable: bool = True) -> str:
         """A flag: a system flag (canonical spelling) or a keyword atom."""
-        if self.accept(b"\\"):
-            name = "\\" + self.match(_ATOM, "flag name").group().decode("ascii")
-            canonical = SYSTEM_FLAGS.get(name.lower())
-            if canonical is not None:
-                return canonical
-            if name.lower() == "\\recent":
-                if settable:
-                    raise _ParseError("\\Recent cannot be set by a client")
-                return "\\Recent"
-            raise _ParseError(f"unknown system flag {name}")
-        return self.match(_ATOM, "flag").group().decode("ascii")
+        prefix = "\\" if self.accept(b"\\") else ""
+        name = prefix + self.match(_ATOM, "flag").group().decode("ascii")
+        try:
+            return normalize_flag(name, settable=settable)
+        except ConfigError as exc:  # the test API's rule, as a protocol error
+            raise _ParseError(str(exc)) from None
 
     def flag_list(self) -> tuple[str, ...]:
         self.expect(b"(")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Final, final
 
 from fakemail._backend import Backend
+from fakemail._flags import RECENT, SYSTEM_FLAGS
 from fakemail._imap._events import SequenceSet
 from fakemail._imap._response import (
     Atom,
@@ -51,8 +52,6 @@ DELIMITER: Final = "/"
 
 SEEN: Final = "\\Seen"
 DELETED: Final = "\\Deleted"
-RECENT: Final = "\\Recent"
-SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
 def is_keyword(flag: str) -> bool:
