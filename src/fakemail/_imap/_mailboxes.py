@@ -5,9 +5,9 @@ RFC 6154).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Final
 
@@ -23,6 +23,7 @@ from fakemail._imap._events import (
     Subscribe,
     Unsubscribe,
 )
+from fakemail._imap._pattern import Pattern
 from fakemail._imap._response import (
     Atom,
     ImapValue,
@@ -68,30 +69,42 @@ def _ancestors(name: str) -> list[str]:
     return [DELIMITER.join(parts[:i]) for i in range(1, len(parts))]
 
 
-def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
-    """The canonical LIST pattern (RFC 3501 §6.3.8: reference and pattern joined) as a regex."""
-    text = norm_mailbox(reference + pattern)
+class _Patterns:
+    """The patterns of one LIST or LSUB, each joined to the reference (RFC 3501 §6.3.8)."""
+
+    __slots__ = ("_exact", "_inbox")
+
+    def __init__(self, reference: str, patterns: Sequence[str]) -> None:
+        texts = [_canonical(reference + pattern) for pattern in patterns]
+        self._exact = [Pattern(text, DELIMITER) for text in texts]
+        # INBOX is case-insensitive (RFC 3501 §5.1): "inbo%" matches it too.
+        self._inbox = [Pattern(text, DELIMITER, ignore_case=True) for text in texts]
+
+    def match(self, name: str) -> bool:
+        """Whether ``name`` matches one of the patterns."""
+        patterns = self._inbox if name == INBOX else self._exact
+        return any(pattern.matches(name) for pattern in patterns)
+
+
+def _canonical(pattern: str) -> str:
+    text = norm_mailbox(pattern)
     if text[:5].upper() == INBOX and text[5:6] in ("", DELIMITER, "*", "%"):
         text = INBOX + text[5:]
-    out = []
-    for char in text:
-        if char == "*":
-            out.append(".*")
-        elif char == "%":
-            out.append(f"[^{re.escape(DELIMITER)}]*")
-        else:
-            out.append(re.escape(char))
-    return re.compile("".join(out), re.DOTALL)
+    return text
 
 
-def _matches_any(patterns: Sequence[re.Pattern[str]], name: str) -> bool:
-    for pattern in patterns:
-        if pattern.fullmatch(name):
-            return True
-        # INBOX is case-insensitive (RFC 3501 §5.1): "inbo%" matches it too.
-        if name == INBOX and re.fullmatch(pattern.pattern, name, re.IGNORECASE | re.DOTALL):
-            return True
-    return False
+def _below(ordered: Sequence[str], name: str) -> Iterator[str]:
+    """The names in sorted ``ordered`` below ``name`` in the hierarchy: one contiguous run."""
+    prefix = name + DELIMITER
+    for index in range(bisect.bisect_left(ordered, prefix), len(ordered)):
+        below = ordered[index]
+        if not below.startswith(prefix):
+            return
+        yield below
+
+
+def _has_below(ordered: Sequence[str], name: str) -> bool:
+    return next(_below(ordered, name), None) is not None
 
 
 def _mailbox_order(name: str) -> tuple[bool, str]:
@@ -244,7 +257,7 @@ class MailboxCommands(SessionBase):
         recursive = "RECURSIVEMATCH" in select
         show_subscribed = by_subscription or "SUBSCRIBED" in cmd.return_options
         criteria = tuple(o for o in cmd.selection_options if o not in ("RECURSIVEMATCH", "REMOTE"))
-        patterns = [_pattern(cmd.reference, p) for p in cmd.patterns]
+        patterns = _Patterns(cmd.reference, cmd.patterns)
 
         def chosen(name: str) -> bool:
             if by_subscription and name not in subscriptions:
@@ -256,27 +269,30 @@ class MailboxCommands(SessionBase):
 
         names = set(folders) | set(subscriptions)
         names |= {a for n in list(names) for a in _ancestors(n)}
-        selected_names = {n for n in names if chosen(n)}
+        # Sorted, the names below any one name are a contiguous run, found by bisection:
+        # LIST stays O(n log n) in the number of folders (issue 11 §5: it was quadratic).
+        with_folder = sorted(folders)
+        selected = sorted(n for n in names if chosen(n))
+        selected_names = set(selected)
         for name in sorted(names, key=_mailbox_order):
-            if not _matches_any(patterns, name):
+            if not patterns.match(name):
                 continue
-            prefix = name + DELIMITER
-            below = [n for n in selected_names if n.startswith(prefix)]
-            childinfo = recursive and bool(below)
+            childinfo = recursive and _has_below(selected, name)
             if name not in selected_names and not childinfo:
                 # RFC 3501 §6.3.8 / RFC 5258 example 11: a missing hierarchy level with
                 # mailboxes below is listed when none of those matches the pattern itself.
-                if by_subscription or by_special_use or name in folders or not below:
+                if by_subscription or by_special_use or name in folders:
                     continue
-                if any(_matches_any(patterns, n) for n in below):
+                below = _below(selected, name)
+                first = next(below, None)
+                if first is None or patterns.match(first) or any(map(patterns.match, below)):
                     continue
             attrs: list[str] = []
             if name not in folders:
                 attrs.append("\\NonExistent" if extended else "\\Noselect")
             if show_subscribed and name in subscriptions:
                 attrs.append("\\Subscribed")
-            has_children = any(n.startswith(prefix) for n in folders)
-            attrs.append("\\HasChildren" if has_children else "\\HasNoChildren")
+            attrs.append("\\HasChildren" if _has_below(with_folder, name) else "\\HasNoChildren")
             folder = folders.get(name)
             if folder is not None and folder.special_use:
                 attrs.append(folder.special_use)
@@ -300,17 +316,17 @@ class MailboxCommands(SessionBase):
             out.append(Untagged((Atom("LSUB"), (Atom("\\Noselect"),), DELIMITER, "")))
             return Tagged(cmd.tag, "OK", "LSUB completed")
         subscriptions = store.subscriptions(account)
-        patterns = [_pattern(cmd.reference, cmd.pattern)]
+        patterns = _Patterns(cmd.reference, (cmd.pattern,))
         names = set(subscriptions) | {a for n in subscriptions for a in _ancestors(n)}
+        subscribed = sorted(subscriptions)
         for name in sorted(names, key=_mailbox_order):
-            if not _matches_any(patterns, name):
+            if not patterns.match(name):
                 continue
             attrs: tuple[Atom, ...] = ()
             if name not in subscriptions:
                 # RFC 3501 §6.3.9: an unsubscribed level with subscribed names below, when
                 # "%" stops at it, is listed \Noselect.
-                below = [n for n in subscriptions if n.startswith(name + DELIMITER)]
-                if any(_matches_any(patterns, n) for n in below):
+                if any(map(patterns.match, _below(subscribed, name))):
                     continue
                 attrs = (Atom("\\Noselect"),)
             out.append(Untagged((Atom("LSUB"), attrs, DELIMITER, Mailbox(name))))
