@@ -434,8 +434,13 @@ def test_uidvalidity_never_repeats_across_clear() -> None:
 
 def test_uidvalidity_differs_between_stores() -> None:
     # A server made again (e.g. per test on a fixed port) must not reuse UIDVALIDITYs either.
-    first = {f.uidvalidity for f in MailStore().folders("a@x.org")}
-    second = {f.uidvalidity for f in MailStore().folders("a@x.org")}
+    validities = []
+    for store in (MailStore(), MailStore()):
+        store.ensure_account("a@x.org")
+        store.create_folder("a@x.org", "Extra")
+        validities.append({f.uidvalidity for f in store.folders("a@x.org")})
+    first, second = validities
+    assert len(first) == len(second) == len(DEFAULT_FOLDERS) + 1
     assert not first & second
 
 
