@@ -52,6 +52,7 @@ def _check_filter(name: str, flt: object) -> TextFilter:
 
 
 def _normalise_body(text: str) -> str:
+    # Bodies have LF line ends (Message.text); a filter may have been written with CRLF.
     return text.replace("\r\n", "\n").rstrip("\n")
 
 

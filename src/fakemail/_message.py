@@ -54,16 +54,35 @@ class Envelope:
 @final
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """One attachment of a message, decoded from its transfer encoding."""
+    """One attachment or inline part of a message, decoded from its transfer encoding."""
 
+    #: The file name (``Content-Disposition`` ``filename``, or ``Content-Type`` ``name``).
     filename: str | None
+    #: The media type, lower-cased (``"image/png"``).
     content_type: str
+    #: The decoded bytes.
     content: bytes
+    #: The ``Content-ID`` without its angle brackets (what ``cid:`` URLs name), if any.
+    content_id: str | None = None
+    #: The ``charset`` parameter of a text part, if given.
+    charset: str | None = None
 
     @property
     def size(self) -> int:
         """Decoded size in bytes."""
         return len(self.content)
+
+    @property
+    def text(self) -> str | None:
+        """A ``text/*`` part's content as text, decoded by its charset (US-ASCII if none is
+        given; UTF-8 for one Python does not know), line ends as they are in
+        :attr:`content`; ``None`` for other types."""
+        if not self.content_type.startswith("text/"):
+            return None
+        try:
+            return self.content.decode(self.charset or "us-ascii")
+        except (LookupError, UnicodeDecodeError):
+            return self.content.decode("utf-8", "replace")
 
 
 # Line breaks as the stdlib's parser splits lines: CRLF, CR or LF.
@@ -182,7 +201,10 @@ class Message:
         self.envelope = envelope
         #: When it arrived (timezone-aware, UTC).
         self.received_at = received_at
-        #: Position in the store's arrival order (1-based; 0 if never stored).
+        #: The message's number, shown as ``#N`` in reports and logs: 1 for the first message
+        #: the store took in since it was last cleared (the fixture clears it for each test),
+        #: counting SMTP transactions, ``deliver()`` and IMAP ``APPEND`` alike (0 if never
+        #: stored). For mail sent only over SMTP it is the position in ``messages``, plus one.
         self.seq = seq
         self._email: email.message.EmailMessage | None = None
         self._head: email.message.EmailMessage | None = None
@@ -320,33 +342,74 @@ class Message:
             # An unknown charset: show the text anyway rather than fail every body filter.
             payload = part.get_payload(decode=True)
             content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
-        return content if isinstance(content, str) else None
+        # Mail travels with CRLF line ends (RFC 5322 §2.3); Python text uses LF, as the
+        # EmailMessage the app built does: message.text == built.get_content().
+        return _LINE_BREAK.sub("\n", content) if isinstance(content, str) else None
 
     @property
     def text(self) -> str | None:
-        """The text/plain body, decoded from its transfer encoding and charset."""
+        """The text/plain body, decoded from its transfer encoding and charset, with LF line
+        ends (as :meth:`email.message.EmailMessage.get_content` gives them; :attr:`raw` keeps
+        the bytes as received)."""
         return self._body("plain")
 
     @property
     def html(self) -> str | None:
-        """The text/html body, decoded from its transfer encoding and charset."""
+        """The text/html body, decoded like :attr:`text` (LF line ends)."""
         return self._body("html")
 
     @property
     def attachments(self) -> tuple[Attachment, ...]:
-        """Parts marked as attachments, or carrying a file name, decoded."""
-        found: list[Attachment] = []
-        for part in self.email.walk():
-            if part.is_multipart():
-                continue
+        """Parts marked as attachments (``Content-Disposition: attachment``), or carrying a
+        file name and not marked inline, decoded."""
+        return tuple(part for part, inline in self._parts() if not inline)
+
+    @property
+    def inline(self) -> tuple[Attachment, ...]:
+        """Inline parts beside the bodies: parts with a ``Content-ID`` (the images an HTML
+        body shows with ``cid:`` URLs) or marked ``Content-Disposition: inline`` with a file
+        name, other than the :attr:`text` and :attr:`html` bodies themselves."""
+        return tuple(part for part, inline in self._parts() if inline)
+
+    def _parts(self) -> list[tuple[Attachment, bool]]:
+        """Every attachment and inline part, with whether it is inline, in order."""
+        bodies = [self.email.get_body(preferencelist=(subtype,)) for subtype in ("plain", "html")]
+        found: list[tuple[Attachment, bool]] = []
+
+        def visit(part: email.message.Message, in_related: bool) -> None:
+            if part.is_multipart():  # also message/rfc822: its parts are listed too
+                related = part.get_content_type() == "multipart/related"
+                for sub in part.get_payload():
+                    if isinstance(sub, email.message.Message):
+                        visit(sub, related)
+                return
+            if any(part is body for body in bodies):
+                return
             disposition = part.get_content_disposition()
             filename = part.get_filename()
-            if disposition != "attachment" and not (filename and disposition != "inline"):
-                continue
+            content_id = str(part.get("Content-ID", "")).strip().strip("<>") or None
+            if content_id and (in_related or disposition != "attachment"):
+                # RFC 2387: the parts of a multipart/related are there for its root to show,
+                # however marked (the stdlib's add_related() marks named ones "attachment").
+                inline = True
+            elif disposition == "attachment" or (filename and disposition != "inline"):
+                inline = False
+            elif filename:  # inline, named
+                inline = True
+            else:
+                return
             payload = part.get_payload(decode=True)
-            content = payload if isinstance(payload, bytes) else b""
-            found.append(Attachment(filename, part.get_content_type(), content))
-        return tuple(found)
+            attachment = Attachment(
+                filename,
+                part.get_content_type(),
+                payload if isinstance(payload, bytes) else b"",
+                content_id=content_id,
+                charset=part.get_content_charset(),
+            )
+            found.append((attachment, inline))
+
+        visit(self.email, False)
+        return found
 
     @property
     def links(self) -> tuple[str, ...]:

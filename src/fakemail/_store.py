@@ -570,9 +570,12 @@ class MailStore:
     # ------------------------------------------------------------------ reset
 
     def clear(self) -> None:
-        """Forget every transaction and account, in O(1). Folder UIDVALIDITYs never repeat."""
+        """Forget every transaction and account, in O(1), and number messages from 1 again.
+        Folder UIDVALIDITYs never repeat."""
         with self._lock:
             self._transactions = []
             self._accounts = {}
+            # Message numbers start again: a test's first message is #1 after the reset.
+            self._seq = itertools.count(1)
             change = self._changed((), is_clear=True)
         self._notify(change)

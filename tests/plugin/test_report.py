@@ -213,3 +213,26 @@ def test_a_test_mail_is_not_kept_after_it(mailtester: pytest.Pytester) -> None:
     )
     result = mailtester.runpytest()
     result.assert_outcomes(passed=2)
+
+
+def test_each_test_numbers_its_messages_from_one(mailtester: pytest.Pytester) -> None:
+    mailtester.makepyfile(
+        """
+        from mailhelpers import send
+
+        def test_first(fakemail):
+            send(fakemail)
+            send(fakemail)
+            assert [m.seq for m in fakemail.messages] == [1, 2]
+
+        def test_second(fakemail):
+            send(fakemail, subject="Second test")
+            assert [m.seq for m in fakemail.messages] == [1]
+            fakemail.assert_sent(subject="Other")
+        """
+    )
+    result = mailtester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["E         miss  #1 * subject 'Second test'", "#1 * subject 'Second test'"]
+    )

@@ -267,7 +267,7 @@ def test_other_misses_are_explained(server: MailServer) -> None:
     lines = str(info.value).splitlines()
     assert lines[4:7] == [
         "          - sender: envelope sender 'app@example.com' does not match 'x@y.org'",
-        "          - body: 'Hi Bob,\\r\\nverify at https://example.com/v?t=1\\r\\n' does not "
+        "          - body: 'Hi Bob,\\nverify at https://example.com/v?t=1\\n' does not "
         "match 'nope'",
         "          - has_attachment: wanted True, attachments are []",
     ]

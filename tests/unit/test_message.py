@@ -148,7 +148,7 @@ def test_unparseable_field_is_unfolded_and_decoded() -> None:
 
 def test_plain_text_body() -> None:
     message = make(SIMPLE)
-    assert message.text == "Hello Bob\r\n"
+    assert message.text == "Hello Bob\n"
     assert message.html is None
 
 
@@ -158,7 +158,7 @@ def test_quoted_printable_latin1() -> None:
         b"Content-Transfer-Encoding: quoted-printable\n\n"
         b"Caf=E9 cr=E8me, soft=\nbreak\n"
     )
-    assert message.text == "Café crème, softbreak\r\n"
+    assert message.text == "Café crème, softbreak\n"
 
 
 def test_base64_utf8_html() -> None:
@@ -175,7 +175,7 @@ def test_eight_bit_utf8_body() -> None:
     message = make(
         "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nÅngström ✓\n"
     )
-    assert message.text == "Ångström ✓\r\n"
+    assert message.text == "Ångström ✓\n"
 
 
 def test_multipart_alternative() -> None:
@@ -204,7 +204,7 @@ Content-Transfer-Encoding: quoted-printable
 
 def test_unknown_charset_does_not_break_the_body() -> None:
     message = make("Content-Type: text/plain; charset=x-no-such-charset\n\nhello\n")
-    assert message.text == "hello\r\n"
+    assert message.text == "hello\n"
 
 
 def test_text_attachment_is_not_the_body() -> None:
@@ -276,6 +276,76 @@ def test_attachments() -> None:
         Attachment(None, "application/octet-stream", b"nameless"),
     )
     assert found[0].size == 8
+    assert found[2].text == "a,b"  # text/csv, no charset: US-ASCII
+    assert found[0].text is None
+
+
+def test_inline_parts() -> None:
+    message = make(ATTACHMENTS)
+    assert message.inline == (Attachment("logo.png", "image/png", b"PNG", content_id="logo"),)
+    assert message.html == '<img src="cid:logo">'  # the body is not an inline part
+
+
+INLINE_MARKED_VARIOUSLY = """\
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: multipart/related; boundary="inner"
+
+--inner
+Content-Type: text/html
+
+<img src="cid:a"><img src="cid:b">
+--inner
+Content-Type: image/gif
+Content-ID: <a>
+
+A
+--inner
+Content-Type: image/gif
+Content-Disposition: attachment; filename="b.gif"
+Content-ID: <b>
+
+B
+--inner--
+--outer
+Content-Type: text/plain; charset=iso-8859-1
+Content-Disposition: inline; filename="note.txt"
+Content-Transfer-Encoding: quoted-printable
+
+caf=E9
+--outer
+Content-Type: application/pdf
+Content-Disposition: inline; filename="d.pdf"
+
+D
+--outer
+Content-Type: image/gif
+Content-Disposition: attachment; filename="c.gif"
+Content-ID: <c>
+
+C
+--outer--
+"""
+
+
+def test_what_counts_as_inline() -> None:
+    message = make(INLINE_MARKED_VARIOUSLY)
+    # A Content-ID without a disposition, or inside multipart/related however marked (the
+    # stdlib's add_related() marks named parts "attachment"), or an inline part with a name.
+    assert [(a.content_id, a.filename) for a in message.inline] == [
+        ("a", None),
+        ("b", "b.gif"),
+        (None, "d.pdf"),
+    ]
+    assert message.text == "café"  # an inline text part is the body, not an inline part
+    # Marked as an attachment outside multipart/related: an attachment, Content-ID kept.
+    assert message.attachments == (Attachment("c.gif", "image/gif", b"C", content_id="c"),)
+
+
+def test_text_of_an_unknown_charset_is_read_as_utf8() -> None:
+    part = Attachment("x.txt", "text/plain", "Zoë".encode(), charset="x-unknown")
+    assert part.text == "Zoë"
 
 
 def test_rfc2231_continuations() -> None:

@@ -318,7 +318,7 @@ def test_eight_bit_body(smtp_server: MailServer, smtp_client: SmtpClient) -> Non
     client.sendmail("app@example.com", ["bob@example.com"], raw, mail_options=["BODY=8BITMIME"])
     [message] = smtp_server.messages
     assert message.raw == raw
-    assert message.text == "Grüße, Ångström ✓\r\n"
+    assert message.text == "Grüße, Ångström ✓\n"
     assert message.envelope.mail_options == (f"SIZE={len(raw)}", "BODY=8BITMIME")
 
 
