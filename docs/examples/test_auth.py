@@ -55,6 +55,9 @@ def test_add_a_user_at_run_time(fakemail):
     fakemail.add_user("app@example.com", "s3cret", login="app")  # until the test ends
     with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
         client.login("app", "s3cret")
+        client.sendmail("app@example.com", ["bob@example.com"], RAW)
+
+    assert fakemail.assert_sent().envelope.auth_user == "app"
 
 
 @pytest.mark.fakemail(require_auth=True, auth_accept_any=True)

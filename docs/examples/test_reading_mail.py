@@ -94,6 +94,11 @@ def test_imaps(fakemail):
 
 
 def test_imap_starttls(fakemail):
+    fakemail.deliver(INVOICE, to="bob@example.com")
+
     with imaplib.IMAP4(*fakemail.imap, timeout=10) as client:
         client.starttls(ssl_context=fakemail.client_ssl_context())
         client.login("bob@example.com", "any password")
+        _, [count] = client.select("INBOX", readonly=True)
+        assert count == b"1"
+    assert any("TLS started" in t.text for t in fakemail.transcripts if t.protocol == "imap")

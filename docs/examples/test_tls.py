@@ -36,10 +36,14 @@ def test_pop3s(fakemail):
 
 
 def test_pop3_stls(fakemail):
+    fakemail.deliver(RAW, to="bob@example.com")
+
     client = poplib.POP3(*fakemail.pop3, timeout=10)
     client.stls(context=fakemail.client_ssl_context())
+    assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
     client.user("bob@example.com")
     client.pass_("any password")
+    assert client.stat()[0] == 1
     client.quit()
 
 
@@ -48,7 +52,9 @@ def test_ca_file_for_apps_configured_by_path(fakemail):
     context = ssl.create_default_context(cafile=fakemail.ca_path)
     with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
         client.starttls(context=context)
-        client.noop()
+        client.sendmail("app@example.com", ["bob@example.com"], RAW)
+
+    assert fakemail.assert_sent(to="bob@example.com").envelope.is_tls
 
 
 def test_ssl_cert_file_environment_variable(fakemail, monkeypatch):
@@ -56,4 +62,6 @@ def test_ssl_cert_file_environment_variable(fakemail, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(fakemail.ca_path))
     with smtplib.SMTP(*fakemail.smtp, timeout=10) as client:
         client.starttls(context=ssl.create_default_context())
-        client.noop()
+        client.sendmail("app@example.com", ["bob@example.com"], RAW)
+
+    assert fakemail.assert_sent(to="bob@example.com").envelope.is_tls

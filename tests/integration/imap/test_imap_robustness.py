@@ -40,18 +40,26 @@ def test_huge_literals_are_refused(raw: RawConnect, addr: str, server: MailServe
     bystander = logged_in(raw, addr)
     assert bystander.command(b"s SELECT INBOX").endswith(b"s OK [READ-WRITE] SELECT completed\r\n")
     client = logged_in(raw, addr)
-    too_big = server.options.max_message_size + 1
+    limit = 1000
+    server.configure(max_message_size=limit)  # until the next test's reset
+    refusal = b"NO [TOOBIG] literal of 1001 octets is larger than the limit of 1000\r\n"
     # Synchronizing literal: refused before the client sends it (RFC 3501 §7.5).
-    assert client.command(b"b APPEND INBOX {%d}" % too_big).startswith(b"b NO [TOOBIG] ")
-    # A non-synchronizing literal a little too big is read and thrown away (RFC 7888 §4).
-    client.send(b"c APPEND INBOX {20+}\r\n" + b"z" * 20 + b"\r\n")
-    assert client.line().startswith(b"c OK [APPENDUID ")
+    assert client.command(b"b APPEND INBOX {1001}") == b"b " + refusal
+    # A non-synchronizing literal one octet too big is already on its way: it is read and
+    # thrown away, and the command refused (RFC 7888 §4); the session goes on.
+    client.send(b"c APPEND INBOX {1001+}\r\n" + b"z" * 1001 + b"\r\n")
+    assert client.line() == b"c " + refusal
+    # Exactly at the limit is fine.
+    message = b"Subject: fits\r\n\r\n" + b"y" * (limit - 19) + b"\r\n"
+    assert len(message) == limit
+    client.send(b"e APPEND INBOX {%d+}\r\n" % limit + message + b"\r\n")
+    assert client.line().startswith(b"e OK [APPENDUID ")
     # An absurd one ends the connection with a reason.
     client.send(b"d APPEND INBOX {99999999999+}\r\n")
     assert client.read_to_eof() == b"* BYE [ALERT] literal too large\r\n"
     # The other session is unaffected and sees the one message that made it.
     assert bystander.command(b"n NOOP") == b"* 1 EXISTS\r\n* 1 RECENT\r\nn OK NOOP completed\r\n"
-    assert len(server.mailbox(addr).inbox) == 1
+    assert [m.raw for m in server.mailbox(addr).inbox.messages] == [message]
 
 
 def test_client_vanishing_mid_command_is_not_a_server_error(

@@ -82,6 +82,22 @@ def test_garbage_commands(smtp_server: MailServer, raw_client: Connect) -> None:
     assert [m.recipients for m in smtp_server.messages] == [("bob@example.com",)]
 
 
+def test_vrfy_answers_as_documented(smtp_server: MailServer, raw_client: Connect) -> None:
+    # docs/reference/protocols.md: 252 for any address, 501 without one, 502 for a non-address.
+    client = greeted(raw_client, smtp_server)
+    for argument in (b"bob@example.com", b"<nobody@nowhere.example>", b"postmaster"):
+        client.send(b"VRFY " + argument + b"\r\n")
+        assert client.reply() == [
+            b"252 Cannot VRFY user, but will accept message and attempt delivery"
+        ]
+    client.send(b"VRFY\r\n")
+    assert client.reply() == [b"501 Syntax: VRFY <address>"]
+    client.send(b"VRFY x@\r\n")
+    assert client.reply() == [b"502 Could not VRFY x@"]
+    send_ok(client)
+    assert len(smtp_server.messages) == 1
+
+
 def test_invalid_utf8_echoed_in_a_reply(smtp_server: MailServer, raw_client: Connect) -> None:
     # aiosmtpd decodes arguments with surrogateescape and some replies echo them: the reply
     # must still go out (invalid octets replaced), not fail the session with an encode error.
