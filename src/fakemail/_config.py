@@ -176,8 +176,9 @@ class Options:
     max_message_size: int = 25 * 1024 * 1024
     #: Longest SMTP text line, CRLF included (RFC 5321 §4.5.3.1.6: 1000).
     smtp_max_line_length: int = 1000
-    #: Longest IMAP or POP3 command line (literals excluded).
-    max_line_length: int = 8192
+    #: Longest IMAP or POP3 command line (literals excluded). 64 KiB, Dovecot's IMAP default:
+    #: every legal command fits, e.g. an ID at RFC 2971 §3.3's maxima (about 32 KB).
+    max_line_length: int = 64 * 1024
     #: Simultaneous connections per listener; more are answered with an error and closed.
     max_connections: int = 100
     #: Seconds an SMTP session may stay silent (RFC 5321 §4.5.3.2 suggests 5 minutes).

@@ -250,14 +250,16 @@ def _index(raw: bytes, start: int, end: int, default_type: str, depth: int) -> M
     if ctype is None:
         content_type, params = default_type, ()
     else:
-        content_type, params = _header_params("content-type", ctype)
+        # RFC 5322 §2.2.3: unfold before the parameters are read (a quoted boundary may be
+        # folded; the stdlib would keep the line break inside the value).
+        content_type, params = _header_params("content-type", _unfold(ctype))
     maintype, _, subtype = content_type.partition("/")
     encoding = fields.get("content-transfer-encoding", "").lower() or "7bit"
 
     disposition: Disposition | None = None
     cdisp = first.get("content-disposition")
     if cdisp is not None:
-        dtype, dparams = _header_params("content-disposition", cdisp)
+        dtype, dparams = _header_params("content-disposition", _unfold(cdisp))
         dtype = dtype.strip()
         if dtype:
             disposition = Disposition(_text(dtype), dparams)
@@ -335,11 +337,14 @@ def _scan_header(
         key = name.strip().lower()
         if key not in fields:
             first[key] = value
-            if "\n" in value:
-                value = _FOLD.sub("", value)
-            value = value.strip(" \t\r\n")
+            value = _unfold(value).strip(" \t\r\n")
             fields[key] = value if value.isascii() else _text(value)
     return fields, first, msg
+
+
+def _unfold(value: str) -> str:
+    """A raw field value with its folding line breaks removed (RFC 5322 §2.2.3)."""
+    return _FOLD.sub("", value) if "\n" in value else value
 
 
 def _header_message(raw: bytes, start: int, stop: int, default_type: str) -> Message:

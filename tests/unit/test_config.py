@@ -33,7 +33,7 @@ def test_defaults() -> None:
     )
     assert options.max_message_size == 25 * 1024 * 1024
     assert options.smtp_max_line_length == 1000
-    assert options.max_line_length == 8192
+    assert options.max_line_length == 64 * 1024
     assert options.max_connections == 100
     assert (options.smtp_timeout, options.pop3_timeout, options.imap_timeout) == (
         300.0,

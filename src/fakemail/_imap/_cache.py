@@ -16,11 +16,12 @@ import re
 from typing import Final
 
 from fakemail._imap._response import ImapValue, Memo
-from fakemail._imap._structure import body_structure, envelope
+from fakemail._imap._structure import body_structure, envelope, parse_address_list
 from fakemail._message import Message
 from fakemail._mime import MimePart, index_message
 
 __all__ = [
+    "address_texts",
     "body_text",
     "cached_body_structure",
     "cached_envelope",
@@ -46,6 +47,9 @@ _KEY_BODY_TEXT: Final = "fakemail.imap.search.body"
 
 
 _KEY_HEADER_TEXT: Final = "fakemail.imap.search.header"
+
+
+_KEY_ADDRESSES: Final = "fakemail.imap.search.addresses."
 
 
 def mime_index(message: Message) -> MimePart:
@@ -126,6 +130,45 @@ def header_text(message: Message) -> str:
         return "\n".join(f"{k}: {_decode_header(v)}" for k, v in headers.items()).casefold()
 
     return message.derived(_KEY_HEADER_TEXT, compute)
+
+
+_ADDRESS_FIELDS: Final = frozenset({"FROM", "TO", "CC", "BCC", "SENDER", "REPLY-TO"})
+
+
+def address_texts(message: Message, name: str) -> list[str] | None:
+    """What SEARCH FROM/TO/CC/BCC match for the address field ``name`` (upper-cased): one
+    string per parsed address, ``Name <mailbox@host>`` with the display name decoded, and
+    group names; ``None`` for a field that is not an address field.
+
+    The parsed addresses, not the raw text: ``<a (comment) @ b>`` is ``a@b``, and a comment
+    or group syntax is not part of an address (as Dovecot searches them).
+    """
+    if name not in _ADDRESS_FIELDS:
+        return None
+
+    def compute(m: Message) -> list[str]:
+        texts: list[str] = []
+        for raw in mime_index(m).headers.get_all(name) or []:
+            unfolded = _octets_text(_FOLD.sub("", str(raw)))
+            for display, _adl, local, host in parse_address_list(unfolded):
+                if host is None:  # a group: its name starts it, (NIL NIL NIL NIL) ends it
+                    if local is not None:
+                        texts.append(_decode_header(_str(local)))
+                    continue
+                address = f"{_str(local)}@{_str(host)}"
+                if display is None:
+                    texts.append(address)
+                else:
+                    texts.append(f"{_decode_header(_str(display))} <{address}>")
+        return [t.casefold() for t in texts]
+
+    return message.derived(_KEY_ADDRESSES + name, compute)
+
+
+def _str(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
 
 
 def header_values(message: Message, name: str) -> list[str]:

@@ -70,7 +70,7 @@ class ImapConnection:
     not offer ``UTF8=ACCEPT``, so fakemail leaves it off).
     """
 
-    def __init__(self, max_line: int = 8192, max_literal: int = 25 * 1024 * 1024) -> None:
+    def __init__(self, max_line: int = 64 * 1024, max_literal: int = 25 * 1024 * 1024) -> None:
         self.max_line = max_line
         self.max_literal = max_literal
         self.utf8_enabled = False

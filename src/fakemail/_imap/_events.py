@@ -481,9 +481,11 @@ class Unsubscribe:
 class List:
     """LIST, including LIST-EXTENDED (RFC 5258), SPECIAL-USE (6154) and LIST-STATUS (5819).
 
-    ``patterns`` holds one pattern for the basic form. ``selection_options`` (upper-cased)
-    come from ``LIST (SUBSCRIBED ...)``; ``return_options`` (upper-cased) from
-    ``RETURN (CHILDREN STATUS (...))``, and ``status_items`` are the ``STATUS`` items.
+    ``patterns`` holds one pattern for the basic form; a pattern (or reference) that is not
+    valid modified UTF-7 is left out, since it matches nothing (so may be empty).
+    ``selection_options`` (upper-cased) come from ``LIST (SUBSCRIBED ...)``;
+    ``return_options`` (upper-cased) from ``RETURN (CHILDREN STATUS (...))``,
+    and ``status_items`` are the ``STATUS`` items.
     """
 
     tag: str
@@ -496,11 +498,12 @@ class List:
 
 @dataclass(frozen=True, slots=True)
 class Lsub:
-    """LSUB reference pattern."""
+    """LSUB reference pattern; ``pattern`` is ``None`` when it (or the reference) is not valid
+    modified UTF-7, and then matches nothing."""
 
     tag: str
     reference: str
-    pattern: str
+    pattern: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 from fakemail._imap._cache import cached_body_structure, cached_envelope, mime_index
 from fakemail._imap._events import BodySection, Fetch, FetchAttribute, FetchItem, SequenceSet, Store
-from fakemail._imap._response import FetchData, ImapValue, Response, Tagged
+from fakemail._imap._response import FetchData, ImapValue, LiteralData, Response, Tagged
 from fakemail._imap._structure import partial, section
 from fakemail._imap._view import SEEN, SessionBase, View
 from fakemail._store import MailItem
@@ -105,7 +105,7 @@ class FetchCommands(SessionBase):
             data = section(message.raw, mime_index(message), attr.part, attr.specifier, attr.fields)
             if attr.partial is not None:
                 data = partial(data, *attr.partial)
-            return attr.response_name(), data
+            return attr.response_name(), LiteralData(data)
         name = attr.name
         if name == "FLAGS":
             return name, self._flags_value(view, item.uid, item.flags)
@@ -122,11 +122,11 @@ class FetchCommands(SessionBase):
         if name == "BODY":
             return name, cached_body_structure(message, False)
         if name == "RFC822":
-            return name, message.raw
+            return name, LiteralData(message.raw)
         if name == "RFC822.HEADER":
-            return name, section(message.raw, mime_index(message), (), "HEADER")
+            return name, LiteralData(section(message.raw, mime_index(message), (), "HEADER"))
         if name == "RFC822.TEXT":
-            return name, section(message.raw, mime_index(message), (), "TEXT")
+            return name, LiteralData(section(message.raw, mime_index(message), (), "TEXT"))
         return name, (item.modseq,)  # MODSEQ
 
     def _store(self, cmd: Store, out: list[Response]) -> Tagged:

@@ -187,6 +187,13 @@ class _Parser:
     def sp(self) -> None:
         self.expect(b" ", "SP")
 
+    def blanks(self) -> bool:
+        """Skip any spaces; whether there were some (only where we are lenient)."""
+        start = self.pos
+        while self.peek() == 0x20:
+            self.pos += 1
+        return self.pos != start
+
     def end(self) -> None:
         if self.pos != len(self.data):
             raise self.error("end of command")
@@ -276,17 +283,21 @@ class _Parser:
     # ---------------------------------------------------------------- mailboxes and flags
 
     def mailbox(self) -> str:
-        return self._decode_mailbox(self.astring())
+        """A mailbox name. One that is not valid modified UTF-7 is a valid command naming no
+        mailbox that can exist: ``NO``, as Dovecot answers, not ``BAD``."""
+        try:
+            return decode_mailbox(self.astring(), utf8=self.utf8)
+        except ValueError as exc:
+            raise _ParseError(f"invalid mailbox name: {exc}", "NO", "NONEXISTENT") from None
 
-    def list_mailbox(self) -> str:
+    def list_mailbox(self) -> str | None:
+        """A LIST/LSUB pattern; ``None`` for one that is not valid modified UTF-7 (it
+        matches nothing)."""
         raw = self.string() if self.at_string() else self.match(_LIST_ATOM, "pattern").group()
-        return self._decode_mailbox(raw)
-
-    def _decode_mailbox(self, raw: bytes) -> str:
         try:
             return decode_mailbox(raw, utf8=self.utf8)
-        except ValueError as exc:
-            raise _ParseError(f"invalid mailbox name: {exc}") from None
+        except ValueError:
+            return None
 
     def flag(self, *, settable: bool = True) -> str:
         """A flag: a system flag (canonical spelling) or a keyword atom."""
@@ -363,9 +374,16 @@ class _Parser:
         c = self.peek()
         if c == 0x28:  # "("
             self.pos += 1
+            # Lenient, as Dovecot (apps send "( SEEN  FLAGGED )"): any blanks after "(",
+            # between keys and before ")"; keys still need one between them.
+            self.blanks()
             keys = [self.search_key()]
-            while not self.accept(b")"):
-                self.sp()
+            while True:
+                spaced = self.blanks()
+                if self.accept(b")"):
+                    break
+                if not spaced:
+                    raise self.error("SP")
                 keys.append(self.search_key())
             return keys[0] if len(keys) == 1 else SearchAnd(tuple(keys))
         if c == 0x2A or 0x30 <= c <= 0x39 or c == 0x24:  # "*", digit, "$"
@@ -693,10 +711,11 @@ def _list(p: _Parser, tag: str, uid: bool) -> Command:
     if p.at(b"("):
         # RFC 5258 §6 list-select-opts = "(" [list-select-option *(SP list-select-option)] ")"
         selection = () if p.accept(b"()") else p.paren_keywords(_LIST_SELECT, "LIST option")
-        if selection == ("RECURSIVEMATCH",):
+        if "RECURSIVEMATCH" in selection and set(selection) <= {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 §3: REMOTE is not a selection criterion RECURSIVEMATCH can go with.
             raise _ParseError("RECURSIVEMATCH needs another selection option (RFC 5258 §3)")
         p.sp()
-    reference = p.mailbox()
+    reference = p.list_mailbox()
     p.sp()
     if p.accept(b"("):
         patterns = [p.list_mailbox()]
@@ -722,14 +741,17 @@ def _list(p: _Parser, tag: str, uid: bool) -> Command:
                 p.sp()
                 status_items = p.paren_keywords(_STATUS_ITEMS, "STATUS item")
             return_options.append(option)
-    return List(tag, reference, tuple(patterns), selection, tuple(return_options), status_items)
+    # A reference or pattern that is not valid modified UTF-7 matches nothing.
+    valid = () if reference is None else tuple(x for x in patterns if x is not None)
+    return List(tag, reference or "", valid, selection, tuple(return_options), status_items)
 
 
 def _lsub(p: _Parser, tag: str, uid: bool) -> Command:
     p.sp()
-    reference = p.mailbox()
+    reference = p.list_mailbox()
     p.sp()
-    return Lsub(tag, reference, p.list_mailbox())
+    pattern = p.list_mailbox()
+    return Lsub(tag, reference or "", None if reference is None else pattern)
 
 
 def _status(p: _Parser, tag: str, uid: bool) -> Command:

@@ -277,7 +277,8 @@ class MailboxCommands(SessionBase):
         for name in sorted(names, key=_mailbox_order):
             if not patterns.match(name):
                 continue
-            childinfo = recursive and _has_below(selected, name)
+            # RFC 5258 §3.5: CHILDINFO only for a matching child that is not listed itself.
+            childinfo = recursive and any(not patterns.match(n) for n in _below(selected, name))
             if name not in selected_names and not childinfo:
                 # RFC 3501 §6.3.8 / RFC 5258 example 11: a missing hierarchy level with
                 # mailboxes below is listed when none of those matches the pattern itself.
@@ -314,6 +315,8 @@ class MailboxCommands(SessionBase):
         account = self._user()
         if cmd.pattern == "":
             out.append(Untagged((Atom("LSUB"), (Atom("\\Noselect"),), DELIMITER, "")))
+            return Tagged(cmd.tag, "OK", "LSUB completed")
+        if cmd.pattern is None:
             return Tagged(cmd.tag, "OK", "LSUB completed")
         subscriptions = store.subscriptions(account)
         patterns = _Patterns(cmd.reference, (cmd.pattern,))

@@ -8,7 +8,10 @@ The value model (:data:`ImapValue`) is what sessions put into responses:
 * :class:`Mailbox` (a ``str``) -> a mailbox name: modified UTF-7 encoded (raw UTF-8 once
   ``UTF8=ACCEPT`` is enabled), then sent as a string
 * ``str`` -> a quoted string when safe, otherwise a literal of its UTF-8 bytes
-* ``bytes`` -> the same rule on the bytes (message content is nearly always a literal)
+* ``bytes`` -> the same rule on the bytes
+* :class:`LiteralData` (``bytes``) -> always a literal: message content (``BODY[...]``,
+  ``RFC822``), as Dovecot and Gmail send it, since many apps read imaplib's ``data[0][1]``
+  and break on the short quoted form
 * any other sequence (``tuple``/``list``) -> parenthesised, space separated
 * :class:`Memo` -> exactly as its value, rendered once per mode and then kept
 
@@ -34,6 +37,7 @@ __all__ = [
     "Continuation",
     "FetchData",
     "ImapValue",
+    "LiteralData",
     "Mailbox",
     "Memo",
     "Response",
@@ -50,6 +54,12 @@ MAX_QUOTED = 1024
 
 class Atom(str):
     """A response token sent verbatim: a keyword, flag, number set or section name."""
+
+    __slots__ = ()
+
+
+class LiteralData(bytes):
+    """Bytes always sent as a literal, however short (message content)."""
 
     __slots__ = ()
 
@@ -181,7 +191,7 @@ def _render_into(out: list[bytes], value: ImapValue, utf8: bool) -> None:
         _render_str(out, text, utf8)
     elif isinstance(value, bytes):
         unsafe_b = _UNSAFE_BYTES if utf8 else _UNSAFE_BYTES_ASCII
-        if len(value) <= MAX_QUOTED and unsafe_b.search(value) is None:
+        if kind is not LiteralData and len(value) <= MAX_QUOTED and unsafe_b.search(value) is None:
             out.append(_quoted_bytes(value))
         else:
             out.append(b"{%d}\r\n%b" % (len(value), value))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fakemail._imap._cache import body_text, header_text, header_values
+from fakemail._imap._cache import (
+    address_texts,
+    body_text,
+    header_text,
+    header_values,
+    mime_index,
+)
 from fakemail._imap._events import (
     Search,
     SearchAll,
@@ -48,6 +54,18 @@ def _has_modseq(key: SearchKey) -> bool:
     return False
 
 
+def _esearch_modseq(
+    options: tuple[str, ...], found: list[tuple[int, MailItem]], numbers: list[int]
+) -> int:
+    """The ESEARCH MODSEQ: with only MIN or only MAX, that message's mod-sequence; else the
+    highest of all matches (RFC 4731 §3.2, RFC 7162 §3.1.5)."""
+    wanted = set(options)
+    if wanted in ({"MIN"}, {"MAX"}):
+        pick = min(numbers) if "MIN" in wanted else max(numbers)
+        return found[numbers.index(pick)][1].modseq
+    return max(item.modseq for _, item in found)
+
+
 class SearchCommands(SessionBase):
     """Finding messages of the selected mailbox by criteria."""
 
@@ -64,7 +82,6 @@ class SearchCommands(SessionBase):
             if self._matches(cmd.criteria, seq, item, view, count, largest_uid):
                 found.append((seq, item))
         numbers = [item.uid if cmd.uid else seq for seq, item in found]
-        highest = max((item.modseq for _, item in found), default=0)
         if cmd.return_options:
             # RFC 4731 §3.1: ESEARCH; MIN, MAX and ALL are omitted when nothing matched.
             data: list[ImapValue] = [Atom("ESEARCH"), (Atom("TAG"), cmd.tag)]
@@ -80,11 +97,12 @@ class SearchCommands(SessionBase):
             if "COUNT" in options:
                 data += [Atom("COUNT"), len(numbers)]
             if uses_modseq and numbers:
-                data += [Atom("MODSEQ"), highest]
+                data += [Atom("MODSEQ"), _esearch_modseq(options, found, numbers)]
             out.append(Untagged(tuple(data)))
         else:
             result: list[ImapValue] = [Atom("SEARCH"), *numbers]
             if uses_modseq and numbers:
+                highest = max(item.modseq for _, item in found)
                 result.append((Atom("MODSEQ"), highest))  # RFC 7162 §3.1.5
             out.append(Untagged(tuple(result)))
         return Tagged(cmd.tag, "OK", "SEARCH completed")
@@ -106,10 +124,12 @@ class SearchCommands(SessionBase):
             return has == key.present
         if isinstance(key, SearchHeader):
             needle = key.value.casefold()
-            values = header_values(message, key.field)
             if not needle:
-                return bool(values)
-            return any(needle in v.casefold() for v in values)
+                return bool(mime_index(message).headers.get_all(key.field))
+            addresses = address_texts(message, key.field)
+            if addresses is not None:
+                return any(needle in a for a in addresses)
+            return any(needle in v.casefold() for v in header_values(message, key.field))
         if isinstance(key, SearchBody):
             return key.value.casefold() in body_text(message)
         if isinstance(key, SearchText):

@@ -205,7 +205,8 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
     Each address is ``(name, adl, mailbox, host)``. A group ``name: a, b;`` becomes
     ``(None, None, "name", None)``, its members, then ``(None, None, None, None)``. Display
     names are unquoted but otherwise raw (encoded words stay encoded); when there is none, a
-    trailing comment (``a@b (Name)``) is used. The local part is kept as written (quotes
+    comment after a bare address (``a@b (Name)``) is used, as Dovecot does (never one inside
+    ``<...>``). The local part is kept as written (quotes
     included) so that ``mailbox@host`` is the address. An address without a domain gets the
     host ``MISSING_DOMAIN`` (a NIL host would mark a group). Nothing that cannot be made into
     an address is returned; this never raises.
@@ -318,7 +319,12 @@ def _phrase(tokens: Sequence[_Token]) -> str:
 
 
 def _mailbox(segment: list[_Token]) -> Address | None:
-    comments = [t[1].strip() for t in segment if t[0] == "comment"]
+    # Only a comment after a bare addr-spec names it ("a@b (Name)", as Dovecot reads it); a
+    # comment inside "<...>" or between words is CFWS, not a display name.
+    trailing = 0
+    while trailing < len(segment) and segment[-1 - trailing][0] == "comment":
+        trailing += 1
+    comments = [t[1].strip() for t in segment[len(segment) - trailing :]]
     tokens = [t for t in segment if t[0] != "comment"]
     if not tokens:
         return None
@@ -337,8 +343,8 @@ def _mailbox(segment: list[_Token]) -> Address | None:
     else:
         name = None
         inner = tokens
-    if name is None and comments and comments[-1]:
-        name = comments[-1]
+        if comments and comments[-1]:
+            name = comments[-1]
     # Stray specials ("<", ":", a second "@"...) are not part of an addr-spec: drop them.
     kinds = [t[0] for t in inner]
     at = kinds.index("@") if "@" in kinds else len(inner)

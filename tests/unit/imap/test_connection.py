@@ -592,6 +592,7 @@ def test_bad_mailbox_encoding() -> None:
     (event,) = feed(conn, b"a SELECT a&b\r\n")
     assert isinstance(event, InvalidCommand)
     assert "modified UTF-7" in event.reason
+    assert (event.status, event.code) == ("NO", "NONEXISTENT")
 
 
 # --------------------------------------------------------------------------- EOF, misuse

@@ -247,9 +247,6 @@ def test_mailbox_names_utf8_mode() -> None:
         b"a SELECT x ()",
         b"a SELECT x (QRESYNC)",
         b"a SELECT x (CONDSTORE",
-        b"a SELECT a&b",  # not modified UTF-7
-        b"a SELECT &Jjo",
-        b'a SELECT "\xff"',
         b"a CREATE",
         b"a CREATE x (USE (Sent))",
         b"a CREATE x (FOO (\\Sent))",
@@ -269,6 +266,32 @@ def test_mailbox_names_utf8_mode() -> None:
 )
 def test_mailbox_commands_bad(line: bytes) -> None:
     bad(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"a SELECT &Jjo",
+        b"a SELECT a&b",
+        b'a SELECT "\xff"',
+        b"a CREATE &Jjo",
+        b"a STATUS &Jjo (MESSAGES)",
+        b"a RENAME x &Jjo",
+    ],
+)
+def test_invalid_mailbox_name_is_no(line: bytes) -> None:
+    # A valid command naming a mailbox that cannot exist: NO, as Dovecot (imaptest "atoms").
+    event = parse(line)
+    assert isinstance(event, InvalidCommand), event
+    assert (event.status, event.code) == ("NO", "NONEXISTENT"), event
+    assert "invalid mailbox name" in event.reason
+
+
+def test_invalid_list_pattern_matches_nothing() -> None:
+    assert parse(b'a LIST "" (&Jjo INBOX)') == List("a", "", ("INBOX",))
+    assert parse(b'a LIST "" &Jjo%') == List("a", "", ())
+    assert parse(b"a LIST &Jjo *") == List("a", "", ())
+    assert parse(b'a LSUB "" &Jjo') == Lsub("a", "", None)
 
 
 def test_list_basic_and_extended() -> None:
@@ -305,6 +328,7 @@ def test_list_basic_and_extended() -> None:
         b'a LIST "" * RETURN (STATUS)',
         b'a LIST "" * RETURN (STATUS ())',
         b'a LIST (RECURSIVEMATCH) "" *',  # RFC 5258 §3
+        b'a LIST (RECURSIVEMATCH REMOTE) "" *',  # REMOTE is no selection criterion
         b'a LIST (FOO) "" *',
         b'a LIST "" ()',
         b'a LIST "" (a b',
@@ -997,6 +1021,7 @@ class Renderer:
                 out += sp + self.kw("RETURN") + b" (" + b" ".join(ret_opts) + b")"
             return out
         if isinstance(ev, Lsub):
+            assert ev.pattern is not None  # the strategy draws valid patterns
             return b" ".join(
                 (tag, self.kw("LSUB"), self.mailbox(ev.reference), self.pattern(ev.pattern))
             )
@@ -1175,8 +1200,8 @@ def fetches(draw: st.DrawFn, tag: str) -> Fetch:
 @st.composite
 def lists(draw: st.DrawFn, tag: str) -> List:
     selection = draw(subsets(["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]))
-    if selection == ("RECURSIVEMATCH",):
-        selection = ("RECURSIVEMATCH", "SUBSCRIBED")
+    if "RECURSIVEMATCH" in selection and set(selection) <= {"RECURSIVEMATCH", "REMOTE"}:
+        selection = (*selection, "SUBSCRIBED")  # RFC 5258 §3: else BAD
     returns = draw(subsets(["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"]))
     status_items: tuple[str, ...] = ()
     if "STATUS" in returns:
