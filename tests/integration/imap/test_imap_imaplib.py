@@ -183,7 +183,10 @@ def test_select_fetch_flow(server: MailServer, connect: Connect, send: Send, add
         b"1 (BODY[]<20> {40}",
         stored[20:60],
     )
-    assert ok(client.fetch("1", "(BODY.PEEK[]<100000.5>)")) == [b'1 (BODY[]<100000> "")']
+    assert ok(client.fetch("1", "(BODY.PEEK[]<100000.5>)")) == [
+        (b"1 (BODY[]<100000> {0}", b""),
+        b")",
+    ]
     header = fetch_parts(ok(client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")))
     assert header[0][1] == b"Subject: Quarterly report\r\n\r\n"
     data = ok(client.fetch("1", "(ENVELOPE)"))
