@@ -12,12 +12,9 @@ for a byte-exact round trip:
   concerns mail put in by IMAP APPEND or :meth:`~fakemail.MailServer.deliver`. The ``From ``
   line carries the envelope sender and the arrival time. Files are read as mboxrd too: an
   mboxo file's body line ``>From x`` comes back as ``From x``.
-* **Maildir** keeps the bytes exactly, IMAP flags in the file name's info (``:2,FRS``: RFC 3501
-  flags ``\\Flagged``, ``\\Answered``, ``\\Seen``, ``\\Deleted``, ``\\Draft`` as D F R S T),
-  keywords as Dovecot does (letters ``a``-``z`` named by the ``dovecot-keywords`` file, at most
-  26 per folder), and the internal date as the file's modification time. Folders other than
-  INBOX are Maildir++ subfolders: ``Sent`` is ``.Sent``, ``Projects/2024`` is
-  ``.Projects.2024`` (a ``.`` or ``%`` inside a name is written ``%2E``, ``%25``).
+* **Maildir** keeps the bytes exactly, flags and keywords in the file names, folders as
+  Maildir++ subfolders (the conventions are in :mod:`fakemail._maildir`), and the internal
+  date as the file's modification time.
 * **eml**: one file per message, ``000001.eml``, ``000002.eml`` ... in order, bytes exact, the
   arrival time as the modification time.
 
@@ -37,10 +34,17 @@ from datetime import datetime, timezone
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Final, Literal, final
-from urllib.parse import quote, unquote
 
 from fakemail._backend import Backend
 from fakemail._exceptions import ArchiveError
+from fakemail._maildir import (
+    Keywords,
+    add_message,
+    directory_name,
+    files,
+    folder_name,
+    folder_path,
+)
 from fakemail._message import Envelope, Message
 from fakemail._store import INBOX, MailStore
 
@@ -62,17 +66,6 @@ Format = Literal["eml", "mbox", "maildir"]
 FORMATS: Final[tuple[Format, ...]] = ("eml", "mbox", "maildir")
 
 _EMPTY: Final[frozenset[str]] = frozenset()
-#: Maildir info letters for the IMAP system flags (RFC 3501 §2.3.2); "P" (passed) has none.
-_MAILDIR_FLAGS: Final = {
-    "D": "\\Draft",
-    "F": "\\Flagged",
-    "R": "\\Answered",
-    "S": "\\Seen",
-    "T": "\\Deleted",
-}
-_FLAG_LETTERS: Final = {flag.lower(): letter for letter, flag in _MAILDIR_FLAGS.items()}
-_KEYWORD_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
-_KEYWORDS_FILE: Final = "dovecot-keywords"
 _QUOTED_FROM: Final = re.compile(rb"^(>*From )", re.MULTILINE)
 _UNQUOTED_FROM: Final = re.compile(rb"^>(>*From )", re.MULTILINE)
 #: Who the ``From `` line names when the envelope sender is empty or has spaces in it.
@@ -192,53 +185,21 @@ def _from_line(line: bytes) -> tuple[str | None, datetime | None]:
     return sender, date
 
 
-def _folder_name(directory: str) -> str:
-    """The folder a Maildir++ subfolder (name without its leading dot) holds."""
-    return "/".join(unquote(part) for part in directory.split("."))
-
-
-def _directory_name(folder: str) -> str:
-    """The Maildir++ subfolder name (without the leading dot) for a folder."""
-    return ".".join(quote(part, safe=" ").replace(".", "%2E") for part in folder.split("/"))
-
-
 def _read_maildir(path: Path, limit: int) -> Iterator[ArchivedMessage]:
     root = mailbox.Maildir(path, factory=None, create=False)
-    boxes = [(INBOX, path, root)]
-    boxes += [
-        (_folder_name(name), path / f".{name}", root.get_folder(name))
-        for name in sorted(root.list_folders())
-    ]
-    for folder, directory, box in boxes:
-        keywords = _read_keywords(directory)
-        entries = []
-        for key in box.iterkeys():
-            with box.get_file(key) as handle:
-                raw = _read_limited(handle.read, limit, f"{directory}, message {key}")
-            # Only the parsed message tells flags and date in Python < 3.13 (no get_info).
-            message = box.get_message(key)
-            flags = {_MAILDIR_FLAGS[f] for f in message.get_flags() if f in _MAILDIR_FLAGS}
-            flags.update(keywords[f] for f in message.get_flags() if f in keywords)
-            stamp = datetime.fromtimestamp(message.get_date(), timezone.utc)
-            entries.append(
-                (stamp, key, ArchivedMessage(raw, folder, frozenset(flags), None, stamp))
-            )
-        # Oldest first: stdlib's keys come in directory order, which is no order at all.
-        yield from (entry[2] for entry in sorted(entries, key=lambda e: (e[0], e[1])))
-
-
-def _read_keywords(directory: Path) -> dict[str, str]:
-    """Dovecot's ``dovecot-keywords``: lines ``0 $Label1`` naming letter ``a``, ``1`` ``b``..."""
-    try:
-        text = (directory / _KEYWORDS_FILE).read_text("utf-8")
-    except FileNotFoundError:
-        return {}
-    found = {}
-    for line in text.splitlines():
-        number, _, name = line.partition(" ")
-        if number.isdigit() and int(number) < len(_KEYWORD_LETTERS) and name:
-            found[_KEYWORD_LETTERS[int(number)]] = name
-    return found
+    folders = [INBOX, *(folder_name(name) for name in sorted(root.list_folders()))]
+    for folder in folders:
+        directory = folder_path(path, folder)
+        keywords = Keywords(directory)
+        # Oldest first: a directory lists its files in no particular order.
+        stamped = sorted(
+            (file.path.stat().st_mtime, key, file) for key, file in files(directory).items()
+        )
+        for stamp, _, file in stamped:
+            with file.path.open("rb") as handle:
+                raw = _read_limited(handle.read, limit, file.path)
+            date = datetime.fromtimestamp(stamp, timezone.utc)
+            yield ArchivedMessage(raw, folder, keywords.flags(file.letters), None, date)
 
 
 # ---------------------------------------------------------------------- writing
@@ -302,44 +263,16 @@ def _write_maildir(path: Path, messages: Sequence[ArchivedMessage]) -> None:
     if path.is_dir():
         path.rmdir()  # empty (checked): stdlib makes tmp/, new/, cur/ only in a new directory
     root = mailbox.Maildir(path, factory=None, create=True)
-    boxes: dict[str, tuple[Path, mailbox.Maildir]] = {INBOX: (path, root)}
-    keywords: dict[str, dict[str, str]] = {}
+    boxes: dict[str, tuple[mailbox.Maildir, Keywords]] = {INBOX: (root, Keywords(path))}
     for message in messages:
         if message.folder not in boxes:
-            name = _directory_name(message.folder)
-            boxes[message.folder] = (path / f".{name}", root.add_folder(name))
-        directory, box = boxes[message.folder]
-        # stdlib writes tmp/ then renames into new/ (a crash leaves no half message); the
-        # flags go in the name, so a message with any moves on to cur/ by one more rename.
-        key = box.add(message.raw)
-        letters = _info_letters(message.flags, keywords.setdefault(message.folder, {}))
-        file = directory / "new" / key
-        if letters or "\\Seen" in message.flags:
-            target = directory / "cur" / f"{key}:2,{letters}"
-            os.rename(file, target)
-            file = target
-        _set_mtime(file, message.date)
-    for folder, named in keywords.items():
-        if named:
-            lines = "".join(
-                f"{_KEYWORD_LETTERS.index(letter)} {name}\n" for name, letter in named.items()
-            )
-            (boxes[folder][0] / _KEYWORDS_FILE).write_text(lines, "utf-8")
-
-
-def _info_letters(flags: Iterable[str], keywords: dict[str, str]) -> str:
-    """The Maildir info letters for ``flags``, sorted (the convention readers expect); new
-    keywords take the next free letter, those beyond 26 are dropped (Dovecot's limit)."""
-    letters = set()
-    for flag in flags:
-        letter = _FLAG_LETTERS.get(flag.lower())
-        if letter is None and not flag.startswith("\\"):
-            letter = keywords.get(flag)
-            if letter is None and len(keywords) < len(_KEYWORD_LETTERS):
-                letter = keywords[flag] = _KEYWORD_LETTERS[len(keywords)]
-        if letter is not None:
-            letters.add(letter)
-    return "".join(sorted(letters))
+            box = root.add_folder(directory_name(message.folder))
+            boxes[message.folder] = (box, Keywords(folder_path(path, message.folder)))
+        box, keywords = boxes[message.folder]
+        letters = keywords.letters(message.flags)
+        add_message(box, folder_path(path, message.folder), message.raw, letters, message.date)
+    for _, keywords in boxes.values():
+        keywords.save()
 
 
 # ---------------------------------------------------------------------- envelopes

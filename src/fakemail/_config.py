@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, final
@@ -33,8 +34,8 @@ STANDALONE_PORTS: Final[Mapping[str, int]] = {
     "pop3s": 1995,
 }
 
-#: Options that decide which sockets are bound; they cannot change on a running server.
-LISTENER_OPTIONS: Final = frozenset({"host", *(f"{name}_port" for name in LISTENERS)})
+#: Options fixed while a server runs: which sockets are bound, where mail is kept.
+LISTENER_OPTIONS: Final = frozenset({"host", "data_dir", *(f"{name}_port" for name in LISTENERS)})
 
 
 @final
@@ -133,6 +134,7 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
         (int,),
     ),
     **dict.fromkeys(("smtp_timeout", "pop3_timeout", "imap_timeout"), (int, float)),
+    "data_dir": (str, os.PathLike, type(None)),
 }
 
 
@@ -190,6 +192,9 @@ class Options:
     #: Sessions whose transcripts are kept, and bytes kept per transcript.
     transcript_sessions: int = 50
     transcript_bytes: int = 16 * 1024
+    #: A directory that keeps the mail across restarts (a Maildir per account, see
+    #: :doc:`/howto/archive`); ``None`` keeps it in memory only. Fixed while running.
+    data_dir: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
         # Values from markers and config files are not type-checked: say what is wrong

@@ -32,6 +32,7 @@ from fakemail._flags import normalize_flags
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
 from fakemail._message import Envelope, Message, normalize_address
+from fakemail._persist import DataDir
 from fakemail._protocols import session_factory
 from fakemail._smtp import SmtpHost
 from fakemail._store import INBOX, MailStore
@@ -159,6 +160,7 @@ class MailServer:
         self._endpoints: dict[str, Endpoint] = {}
         self._smtp: SmtpHost | None = None
         self._trio: TrioHost | None = None
+        self._data: DataDir | None = None
         self._running = False
 
     def __repr__(self) -> str:
@@ -176,6 +178,10 @@ class MailServer:
         self._check_logins(options)
         sockets: dict[str, socket.socket] = {}
         try:
+            if options.data_dir is not None:
+                # Loaded before any listener accepts: the first client sees the kept mail.
+                self._data = DataDir(options.data_dir, self._backend)
+                self._data.open()
             for name in LISTENERS:
                 port = getattr(options, f"{name}_port")
                 if port is not None:
@@ -222,6 +228,9 @@ class MailServer:
         if self._trio is not None:
             self._trio.stop()
             self._trio = None
+        if self._data is not None:  # last: what the servers did until now is written
+            self._data.close()
+            self._data = None
 
     def __enter__(self) -> MailServer:
         return self.start()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Final, Literal, final
@@ -34,12 +34,14 @@ from fakemail._message import Envelope, Message, normalize_address
 __all__ = [
     "DEFAULT_FOLDERS",
     "INBOX",
+    "AccountState",
     "Change",
     "FlagMode",
     "FolderSnapshot",
     "MailItem",
     "MailStore",
     "StoreError",
+    "StoreState",
 ]
 
 INBOX: Final = "INBOX"
@@ -117,6 +119,39 @@ class Change:
     is_clear: bool = False
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """One account at one instant: its folders in order and its subscriptions."""
+
+    address: str
+    folders: tuple[FolderSnapshot, ...]
+    subscriptions: frozenset[str]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class StoreState:
+    """Everything a store holds, at one instant (:meth:`MailStore.dump`), to be saved and
+    loaded again (:meth:`MailStore.load`)."""
+
+    #: The SMTP transactions in arrival order.
+    transactions: tuple[Message, ...]
+    accounts: tuple[AccountState, ...]
+    #: The arrival sequence number the next message gets (numbers are never reused).
+    next_seq: int
+
+
+def _uidvalidities(floor: int) -> Iterator[int]:
+    """The process-wide UIDVALIDITY counter, but never at or below ``floor`` (the highest a
+    loaded folder has): values stay unique and growing (RFC 3501 §2.3.1.1). Called under the
+    store lock only (a generator is not safe to advance from two threads at once)."""
+    last = floor
+    for value in _UIDVALIDITY:
+        last = max(value, last + 1)
+        yield last
+
+
 @dataclass(slots=True)
 class _Folder:
     name: str
@@ -171,7 +206,7 @@ class MailStore:
         # UIDVALIDITY must never repeat for a folder name (RFC 3501 §2.3.1.1), also across
         # clear() and across servers made again on the same port; a process-wide counter
         # seeded from the clock guarantees it (next() on a count is atomic in CPython).
-        self._uidvalidity = _UIDVALIDITY
+        self._uidvalidity: Iterator[int] = _UIDVALIDITY
         self._maildrop_locks: set[str] = set()
         self._version = 0
         self.delimiter = hierarchy_delimiter
@@ -578,4 +613,54 @@ class MailStore:
             # Message numbers start again: a test's first message is #1 after the reset.
             self._seq = itertools.count(1)
             change = self._changed((), is_clear=True)
+        self._notify(change)
+
+    # ------------------------------------------------------------------ saving and loading
+
+    def dump(self) -> StoreState:
+        """Everything in the store, consistent at one instant (for persistence)."""
+        with self._lock:
+            next_seq = next(self._seq)
+            self._seq = itertools.count(next_seq)  # peeked, not taken
+            accounts = tuple(
+                AccountState(
+                    account.address,
+                    tuple(folder.snapshot() for folder in account.folders.values()),
+                    frozenset(account.subscriptions),
+                )
+                for account in self._accounts.values()
+            )
+            return StoreState(tuple(self._transactions), accounts, next_seq)
+
+    def load(self, state: StoreState) -> None:
+        """Replace everything with ``state`` (as :meth:`dump` gave it, e.g. read back from
+        disk). A folder's ``uidvalidity`` of 0 means "give it a new one"; loaded messages are
+        not \\Recent unless above their folder's ``recent_mark``. Later UIDVALIDITYs and
+        arrival numbers are above every loaded one."""
+        with self._lock:
+            highest = 0
+            accounts: dict[str, _Account] = {}
+            for account in state.accounts:
+                folders = {}
+                for snapshot in account.folders:
+                    uidvalidity = snapshot.uidvalidity or next(self._uidvalidity)
+                    highest = max(highest, uidvalidity)
+                    folders[_folder_key(snapshot.name)] = _Folder(
+                        _folder_key(snapshot.name),
+                        uidvalidity,
+                        snapshot.special_use,
+                        snapshot.uidnext,
+                        snapshot.modseq,
+                        snapshot.recent_mark,
+                        {item.uid: item for item in snapshot.items},
+                    )
+                key = normalize_address(account.address)
+                accounts[key] = _Account(key, folders, set(account.subscriptions))
+            self._transactions = list(state.transactions)
+            self._accounts = accounts
+            self._uidvalidity = _uidvalidities(highest)
+            seqs = [m.seq for m in state.transactions]
+            seqs += [i.message.seq for a in state.accounts for f in a.folders for i in f.items]
+            self._seq = itertools.count(max([state.next_seq, *(s + 1 for s in seqs)]))
+            change = self._changed(accounts, is_clear=True)
         self._notify(change)
