@@ -164,6 +164,11 @@ def _parsers(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentPars
     )
     serve.add_argument("--max-message-size", type=int, metavar="BYTES", help="largest message")
     serve.add_argument("--hostname", default="localhost", help="name used in greetings")
+    serve.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep the mail in DIR across restarts (Maildirs; default: in memory only)",
+    )
     serve.add_argument("--ca-cert", metavar="PATH", help="write the test CA certificate here")
     serve.add_argument(
         "--json", action="store_true", help="print one JSON object with the listeners when ready"
@@ -300,6 +305,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         options[f"{name}_port"] = _port(args, name)
     if args.max_message_size is not None:
         options["max_message_size"] = args.max_message_size
+    if args.data_dir is not None:
+        options["data_dir"] = args.data_dir
     return options
 
 
@@ -349,6 +356,10 @@ def _describe(server: MailServer, ca_path: str) -> str:
         lines.append(f"  {name.upper():<6} {endpoint.host}:{endpoint.port:<6} ({hint})")
     lines.append(f"  test CA certificate: {ca_path}")
     options = server.options
+    if options.data_dir is not None:
+        lines.append(
+            f"  mail is kept in {options.data_dir} ({len(server.messages)} message(s) now)"
+        )
     if options.users:
         lines.append(f"  accounts with passwords: {_describe_users(options.users)}")
     else:

@@ -158,6 +158,9 @@ class DataDir:
         self._store = backend.store
         self._on_error = backend.record_error
         self._wake = threading.Event()
+        # The store version the last finished pass started from, for wait_written().
+        self._written = threading.Condition()
+        self._written_version = -1
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -210,15 +213,27 @@ class DataDir:
                 f"data_dir {self.path} is in use by another fakemail server"
             ) from None
 
+    def wait_written(self, timeout: float) -> bool:
+        """Block until every change made before the call is on disk (or ``timeout``
+        passes); returns whether it is."""
+        target = self._store.version
+        with self._written:
+            return self._written.wait_for(lambda: self._written_version >= target, timeout)
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
             stopping = self._stopping.is_set()
+            version = self._store.version
             try:
                 self.save()
             except Exception as error:  # reported in the test thread; the next pass retries
                 self._on_error(error, "data_dir writer")
+            else:
+                with self._written:
+                    self._written_version = version
+                    self._written.notify_all()
             if stopping:
                 return
             self._stopping.wait(_PASS_INTERVAL)
@@ -288,12 +303,16 @@ class DataDir:
         main = {
             "format": _FORMAT,
             "next_seq": state.next_seq,
-            "messages": {str(seq): _envelope_json(m) for seq, m in sorted(held.items())},
+            "messages": {str(seq): self._envelope(m) for seq, m in sorted(held.items())},
             "transactions": transactions,
         }
         if main != self._main:
             _write_json(self.path / _MAIN, main)
             self._main = main
+
+    def _envelope(self, message: Message) -> dict[str, Any]:
+        # Messages are immutable: each one's JSON form is made once.
+        return message.derived("data_dir.envelope", _envelope_json)
 
     def _save_transactions(self, state: StoreState) -> list[dict[str, Any]]:
         box_path = self.path / "transactions"
@@ -303,7 +322,8 @@ class DataDir:
         box = None
         for m in state.transactions:
             if m.seq not in self._transactions:
-                box = box or mailbox.Maildir(box_path, factory=None, create=True)
+                if box is None:  # (not "box or": a Maildir's truth is its length, a scan)
+                    box = mailbox.Maildir(box_path, factory=None, create=True)
                 self._transactions[m.seq] = add_message(box, box_path, m.raw, "", m.received_at)
         return [{"seq": m.seq, "key": self._transactions[m.seq].key} for m in state.transactions]
 
@@ -312,6 +332,8 @@ class DataDir:
         saved = self._accounts.get(account.address)
         if saved is None:
             saved = self._accounts[account.address] = _SavedAccount(frozenset(), ())
+        if not directory.is_dir():
+            directory.parent.mkdir(exist_ok=True)
         box = mailbox.Maildir(directory, factory=None, create=True)
         current = {f.name for f in account.folders}
         for name in [n for n in saved.folders if n not in current]:
@@ -410,7 +432,8 @@ def _save_folder(path: Path, folder: FolderSnapshot, saved: _SavedFolder) -> Non
     for item in folder.items:
         file = saved.files.get(item.uid)
         if file is None:
-            box = box or mailbox.Maildir(path, factory=None, create=False)
+            if box is None:
+                box = mailbox.Maildir(path, factory=None, create=False)
             saved.files[item.uid] = add_message(
                 box, path, item.message.raw, letters[item.uid], item.internal_date
             )
