@@ -12,6 +12,7 @@ from fakemail._address import normalize_address
 from fakemail._exceptions import ConfigError
 
 __all__ = [
+    "FIXED_OPTIONS",
     "LISTENERS",
     "LISTENER_OPTIONS",
     "STANDALONE_PORTS",
@@ -34,8 +35,10 @@ STANDALONE_PORTS: Final[Mapping[str, int]] = {
     "pop3s": 1995,
 }
 
-#: Options fixed while a server runs: which sockets are bound, where mail is kept.
-LISTENER_OPTIONS: Final = frozenset({"host", "data_dir", *(f"{name}_port" for name in LISTENERS)})
+#: Options that decide which sockets are bound; they cannot change on a running server.
+LISTENER_OPTIONS: Final = frozenset({"host", *(f"{name}_port" for name in LISTENERS)})
+#: Every option that cannot change on a running server: the listeners, where mail is kept.
+FIXED_OPTIONS: Final = LISTENER_OPTIONS | {"data_dir"}
 
 
 @final

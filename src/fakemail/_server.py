@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, final, overload
 from fakemail._archive import FORMATS, Format, collect, load, read_archive, write_archive
 from fakemail._async import changed_waiter
 from fakemail._backend import Backend
-from fakemail._config import LISTENER_OPTIONS, LISTENERS, Options, User
+from fakemail._config import FIXED_OPTIONS, LISTENERS, Options, User
 from fakemail._exceptions import (
     ConfigError,
     FakemailError,
@@ -349,7 +349,7 @@ class MailServer:
         if self._running:
             fixed = sorted(
                 name
-                for name in LISTENER_OPTIONS
+                for name in FIXED_OPTIONS
                 if getattr(new, name) != getattr(self._backend.options, name)
             )
             if fixed:

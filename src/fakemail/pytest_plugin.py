@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
-from fakemail._config import LISTENER_OPTIONS, Options, parse_user
+from fakemail._config import FIXED_OPTIONS, Options, parse_user
 from fakemail._exceptions import ConfigError, ServerError
 from fakemail._matching import describe_message
 from fakemail._message import Message
@@ -216,8 +216,8 @@ def _start(
     """The server for one test and whether it is dedicated to it, configured."""
     options, marker_plugins = _marker_options(request)
     plugins = [*plugins, *marker_plugins]
-    if LISTENER_OPTIONS & options.keys():
-        # Host/port options cannot change on the shared server: give the test its own.
+    if FIXED_OPTIONS & options.keys():
+        # Host/port options (and data_dir) cannot change on the shared server: its own.
         return MailServer(plugins=plugins, **{**config, **options}).start(), True
     server: MailServer = request.getfixturevalue("fakemail_server")
     server.reset()
