@@ -23,6 +23,7 @@ from fakemail._config import LISTENERS, STANDALONE_PORTS, User, parse_user
 from fakemail._exceptions import ConfigError, PortInUse
 from fakemail._matching import summarize_message
 from fakemail._message import Message
+from fakemail._relay import parse_relay
 from fakemail._server import MailServer
 from fakemail._version import __version__
 from fakemail.hookspecs import hookimpl
@@ -164,6 +165,12 @@ def _parsers(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentPars
     )
     serve.add_argument("--max-message-size", type=int, metavar="BYTES", help="largest message")
     serve.add_argument("--hostname", default="localhost", help="name used in greetings")
+    serve.add_argument(
+        "--relay",
+        metavar="URL",
+        help="release messages to this SMTP server: smtp://[USER:PASSWORD@]HOST[:PORT] "
+        "(STARTTLS when offered) or smtps://... (implicit TLS)",
+    )
     serve.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -307,6 +314,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         options["max_message_size"] = args.max_message_size
     if args.data_dir is not None:
         options["data_dir"] = args.data_dir
+    if args.relay is not None:
+        options["relay"] = args.relay
     return options
 
 
@@ -356,6 +365,8 @@ def _describe(server: MailServer, ca_path: str) -> str:
         lines.append(f"  {name.upper():<6} {endpoint.host}:{endpoint.port:<6} ({hint})")
     lines.append(f"  test CA certificate: {ca_path}")
     options = server.options
+    if options.relay is not None:
+        lines.append(f"  messages can be released to {parse_relay(options.relay).address}")
     if options.data_dir is not None:
         lines.append(
             f"  mail is kept in {options.data_dir} ({len(server.messages)} message(s) now)"

@@ -10,6 +10,7 @@ from typing import Any, Final, TypeAlias, final
 
 from fakemail._address import normalize_address
 from fakemail._exceptions import ConfigError
+from fakemail._relay import parse_relay
 
 __all__ = [
     "FIXED_OPTIONS",
@@ -138,6 +139,7 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     ),
     **dict.fromkeys(("smtp_timeout", "pop3_timeout", "imap_timeout"), (int, float)),
     "data_dir": (str, os.PathLike, type(None)),
+    "relay": (str, type(None)),
 }
 
 
@@ -198,6 +200,10 @@ class Options:
     #: A directory that keeps the mail across restarts (a Maildir per account, see
     #: :doc:`/howto/archive`); ``None`` keeps it in memory only. Fixed while running.
     data_dir: str | os.PathLike[str] | None = None
+    #: The upstream SMTP server :meth:`MailServer.release <fakemail.MailServer.release>` (and
+    #: the HTTP API's release) sends to: ``smtp://[USER:PASSWORD@]HOST[:PORT]`` (STARTTLS when
+    #: offered) or ``smtps://...``, options in the query (see :doc:`/howto/archive`).
+    relay: str | None = None
 
     def __post_init__(self) -> None:
         # Values from markers and config files are not type-checked: say what is wrong
@@ -226,6 +232,8 @@ class Options:
             if getattr(self, timeout) <= 0:
                 raise ConfigError(f"{timeout} must be positive")
         object.__setattr__(self, "users", _users(self.users))
+        if self.relay is not None:
+            parse_relay(self.relay)  # a bad URL is refused now, not at the first release
         if self.users and self.auth_accept_any:
             raise ConfigError(
                 "auth_accept_any accepts any credentials, users check them: give one, not both"

@@ -6,6 +6,7 @@
     ├── ArchiveError                a file or directory cannot be read or written as mail
     ├── ConfigError                 bad options given to a server, the marker or the CLI
     │   └── PortInUse               a listener's port is taken (another server holds it)
+    ├── RelayError                  the relay (upstream SMTP server) refused or was unreachable
     ├── ServerError                 something failed inside a server thread (re-raised in the test)
     ├── ProtocolError               raised by the sans-IO protocol engines
     │   ├── LocalProtocolError      fakemail misused an engine: a bug in fakemail
@@ -28,6 +29,7 @@ __all__ = [
     "MailAssertionError",
     "PortInUse",
     "ProtocolError",
+    "RelayError",
     "RemoteProtocolError",
     "ServerError",
     "WaitTimeout",
@@ -46,6 +48,11 @@ class ArchiveError(FakemailError):
     """A file or directory cannot be read or written as mail: not found, not in the format,
     a message above ``max_message_size``, or an export target that exists (the message says
     which)."""
+
+
+class RelayError(FakemailError):
+    """The upstream SMTP server of a release could not be reached or refused the message (the
+    message says why, with the server's reply)."""
 
 
 class ConfigError(FakemailError, ValueError):

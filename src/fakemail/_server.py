@@ -34,6 +34,7 @@ from fakemail._matching import Criteria, report
 from fakemail._message import Envelope, Message, normalize_address
 from fakemail._persist import DataDir
 from fakemail._protocols import session_factory
+from fakemail._relay import parse_relay
 from fakemail._smtp import SmtpHost
 from fakemail._store import INBOX, MailStore
 from fakemail._transcript import Transcript
@@ -663,3 +664,22 @@ class MailServer:
         limit = self._backend.options.max_message_size
         messages = read_archive(Path(path), format, max_message_size=limit)
         return load(self._backend, messages, account=account)
+
+    # ------------------------------------------------------------------ relay
+
+    @raised_at_call
+    def release(self, message: Message, *, to: str | Iterable[str]) -> None:
+        """Send a captured message on to the real SMTP server named by the ``relay`` option
+        (Mailpit's "release"), to the addresses ``to``: its bytes unchanged, its envelope
+        sender (or the relay's ``from=``) as MAIL FROM.
+
+        Raises :class:`~fakemail.ConfigError` without a relay and
+        :class:`~fakemail.RelayError` when the upstream server cannot be reached or refuses.
+        """
+        url = self._backend.options.relay
+        if url is None:
+            raise ConfigError("no relay is configured (relay=smtp://host:port, --relay)")
+        recipients = (to,) if isinstance(to, str) else tuple(to)
+        if not recipients:
+            raise ConfigError("release() needs at least one address in to=")
+        parse_relay(url).send(message, recipients)
