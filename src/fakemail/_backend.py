@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, final
 
 from fakemail._config import Options
+from fakemail._exceptions import ConfigError
 from fakemail._plugins import Plugins
 from fakemail._store import MailStore
 from fakemail._tls import TlsCertificates, certificates
@@ -46,6 +47,21 @@ class Backend:
         # A single reference swap: server threads read either the old or the new object.
         self._options = value
         self.transcripts.configure(value.transcript_sessions, value.transcript_bytes)
+
+    def check_logins(self, options: Options) -> None:
+        """Refuse options under which no client could ever send mail: AUTH required, yet
+        every login would fail (:class:`~fakemail.ConfigError`)."""
+        if (
+            options.require_auth
+            and not options.users
+            and not options.auth_accept_any
+            and not self.plugins.has_plugins("fakemail_authenticate")
+        ):
+            raise ConfigError(
+                "require_auth without users would refuse every login: give users "
+                "(fakemail serve --user), or auth_accept_any=True (--auth-accept-any) to "
+                "require AUTH and accept any credentials"
+            )
 
     @property
     def tls(self) -> TlsCertificates:

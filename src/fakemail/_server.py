@@ -176,7 +176,7 @@ class MailServer:
         if self._running:
             return self
         options = self._backend.options
-        self._check_logins(options)
+        self._backend.check_logins(options)
         sockets: dict[str, socket.socket] = {}
         try:
             if options.data_dir is not None:
@@ -359,7 +359,7 @@ class MailServer:
                     "use a dedicated MailServer"
                 )
         if self._running:
-            self._check_logins(new)
+            self._backend.check_logins(new)
         self._backend.options = new
 
     @raised_at_call
@@ -373,21 +373,6 @@ class MailServer:
         user = User(address, password, login=login)
         self.configure(users=(*self._backend.options.users, user))
         return user
-
-    def _check_logins(self, options: Options) -> None:
-        """Refuse options under which no client could ever send mail: AUTH required, yet
-        every login would fail."""
-        if (
-            options.require_auth
-            and not options.users
-            and not options.auth_accept_any
-            and not self._backend.plugins.has_plugins("fakemail_authenticate")
-        ):
-            raise ConfigError(
-                "require_auth without users would refuse every login: give users "
-                "(fakemail serve --user), or auth_accept_any=True (--auth-accept-any) to "
-                "require AUTH and accept any credentials"
-            )
 
     @raised_at_call
     def add_plugin(self, plugin: object, *, temporary: bool = False) -> None:
