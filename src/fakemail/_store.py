@@ -16,6 +16,8 @@ Invariants:
    write. Flag changes replace a :class:`MailItem` rather than mutating it.
 3. Every mutation bumps :attr:`MailStore.version`, wakes :meth:`MailStore.wait` and then, after
    the lock is released, calls the change listeners with the accounts touched.
+4. A refused call (:class:`StoreError`) changes nothing, not even by creating the account it
+   named; writing into a new address (delivery, append, create folder) creates its account.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ DEFAULT_FOLDERS: Final[tuple[tuple[str, str | None], ...]] = (
     ("Archive", "\\Archive"),
 )
 _EMPTY: Final[frozenset[str]] = frozenset()
+_DEFAULT_NAMES: Final = frozenset(name for name, _ in DEFAULT_FOLDERS)
 _UIDVALIDITY: Final = itertools.count(int(time.time()) & 0x3FFFFFFF)
 
 
@@ -318,6 +321,18 @@ class MailStore:
         with self._lock:
             return normalize_address(address) in self._accounts
 
+    def _folder_names(self, address: str) -> Iterable[str]:
+        # The account's folder names, or those a new account would get: checks that refuse
+        # must not make the account as a side effect (a refusal changes nothing).
+        account = self._accounts.get(normalize_address(address))
+        return account.folders.keys() if account else _DEFAULT_NAMES
+
+    def _existing(self, address: str, name: str) -> _Account:
+        account = self._accounts.get(normalize_address(address))
+        if account is None:
+            raise StoreError("NONEXISTENT", f"no folder {name!r}")
+        return account
+
     def _folder(self, address: str, name: str) -> _Folder:
         account = self._accounts.get(normalize_address(address))
         folder = account.folders.get(_folder_key(name)) if account else None
@@ -351,10 +366,10 @@ class MailStore:
     def create_folder(self, address: str, name: str, *, special_use: str | None = None) -> None:
         """Create a folder. Raises :class:`StoreError` ``ALREADYEXISTS``."""
         with self._lock:
-            account = self._account(address)
             key = _folder_key(name)
-            if key in account.folders:
+            if key in self._folder_names(address):
                 raise StoreError("ALREADYEXISTS", f"folder {name!r} already exists")
+            account = self._account(address)
             account.folders[key] = _Folder(key, next(self._uidvalidity), special_use)
             change = self._changed([account.address])
         self._notify(change)
@@ -362,10 +377,10 @@ class MailStore:
     def delete_folder(self, address: str, name: str) -> None:
         """Delete a folder and its messages (not INBOX; subfolders are kept, RFC 3501 §6.3.4)."""
         with self._lock:
-            account = self._account(address)
             key = _folder_key(name)
             if key == INBOX:
                 raise StoreError("CANNOT", "INBOX cannot be deleted")
+            account = self._existing(address, name)
             if key not in account.folders:
                 raise StoreError("NONEXISTENT", f"no folder {name!r}")
             del account.folders[key]
@@ -379,7 +394,7 @@ class MailStore:
         (RFC 3501 §6.3.5).
         """
         with self._lock:
-            account = self._account(address)
+            account = self._existing(address, old)
             old_key, new_key = _folder_key(old), _folder_key(new)
             if old_key not in account.folders:
                 raise StoreError("NONEXISTENT", f"no folder {old!r}")
@@ -467,11 +482,11 @@ class MailStore:
         """
         when = internal_date or message.received_at
         with self._lock:
-            account = self._account(address)
             key = _folder_key(folder)
+            if not create and key not in self._folder_names(address):
+                raise StoreError("TRYCREATE", f"no folder {folder!r}")
+            account = self._account(address)
             if key not in account.folders:
-                if not create:
-                    raise StoreError("TRYCREATE", f"no folder {folder!r}")
                 account.folders[key] = _Folder(key, next(self._uidvalidity))
             target = account.folders[key]
             item = self._add(target, message, frozenset(flags) or _EMPTY, when)

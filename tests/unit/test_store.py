@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from fakemail._message import Envelope, Message
 from fakemail._store import DEFAULT_FOLDERS, INBOX, Change, MailStore, StoreError
@@ -417,6 +413,27 @@ def test_copy_errors_and_empty_copy(store: MailStore) -> None:
     assert store.version == version
 
 
+def test_refusals_make_no_account(store: MailStore) -> None:
+    # A refused call changes nothing, not even by making the account it named.
+    changes: list[Change] = []
+    store.add_listener(changes.append)
+    with store_error("TRYCREATE"):
+        store.append("new@x.org", "Nope", message())
+    with store_error("ALREADYEXISTS"):
+        store.create_folder("new@x.org", "Sent")
+    with store_error("NONEXISTENT"):
+        store.delete_folder("new@x.org", "Nope")
+    with store_error("NONEXISTENT"):
+        store.rename_folder("new@x.org", INBOX, "Old")
+    with store_error("CANNOT"):
+        store.delete_folder("new@x.org", INBOX)
+    assert (store.accounts, changes, store.version) == ((), [], 0)
+    # Writing into a new address still makes its account.
+    store.append("new@x.org", "Sent", message())
+    assert store.accounts == ("new@x.org",)
+    assert changes == [Change(frozenset({"new@x.org"}))]
+
+
 def test_uidvalidity_never_repeats_across_clear() -> None:
     store = MailStore()
     seen: set[int] = set()
@@ -677,113 +694,3 @@ def test_concurrent_delivery_reads_flags_and_expunge() -> None:
         kept = [item.message.seq for item in snapshot.items]
         assert len(kept) == len(set(kept))
         assert kept == sorted(kept)
-
-
-# ------------------------------------------------------------------ model-based test
-
-
-class StoreMachine(RuleBasedStateMachine):
-    """MailStore against a dict model, for append / set_flags / expunge / copy / move."""
-
-    FOLDERS = (INBOX, "Archive", "Work")
-    FLAG_SETS = st.frozensets(st.sampled_from(["\\Seen", "\\Flagged", "\\Deleted", "$a"]))
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store = MailStore()
-        self.address = "m@x.org"
-        self.store.create_folder(self.address, "Work")
-        # folder -> {uid: (message seq, flags)}, and the next UID of each folder
-        self.model: dict[str, dict[int, tuple[int, frozenset[str]]]] = {
-            name: {} for name in self.FOLDERS
-        }
-        self.uidnext = dict.fromkeys(self.FOLDERS, 1)
-        self.validity = {
-            name: self.store.folder(self.address, name).uidvalidity for name in self.FOLDERS
-        }
-        self.seq = itertools.count(1)
-
-    def _uids(self, folder: str, picks: list[int]) -> list[int]:
-        uids = sorted(self.model[folder])
-        return [uids[p % len(uids)] for p in picks] if uids else [p + 1 for p in picks]
-
-    @rule(folder=st.sampled_from(FOLDERS), flags=FLAG_SETS)
-    def append(self, folder: str, flags: frozenset[str]) -> None:
-        seq = next(self.seq)
-        validity, uid = self.store.append(self.address, folder, message(str(seq), seq), flags=flags)
-        assert validity == self.validity[folder]
-        assert uid == self.uidnext[folder]
-        self.model[folder][uid] = (seq, flags)
-        self.uidnext[folder] += 1
-
-    @rule(
-        folder=st.sampled_from(FOLDERS),
-        picks=st.lists(st.integers(0, 50), max_size=4),
-        flags=FLAG_SETS,
-        mode=st.sampled_from(["add", "remove", "replace"]),
-    )
-    def set_flags(self, folder: str, picks: list[int], flags: frozenset[str], mode: str) -> None:
-        uids = self._uids(folder, picks)
-        result = self.store.set_flags(self.address, folder, uids, flags, mode)  # type: ignore[arg-type]
-        for uid in dict.fromkeys(uids):
-            if uid not in self.model[folder]:
-                continue
-            seq, old = self.model[folder][uid]
-            new = old | flags if mode == "add" else old - flags if mode == "remove" else flags
-            self.model[folder][uid] = (seq, new)
-        assert {i.uid for i in result} == {u for u in uids if u in self.model[folder]}
-        for item in result:
-            assert item.flags == self.model[folder][item.uid][1]
-
-    @rule(folder=st.sampled_from(FOLDERS), picks=st.lists(st.integers(0, 50), max_size=3))
-    def expunge(self, folder: str, picks: list[int]) -> None:
-        uids = self._uids(folder, picks)
-        removed = self.store.expunge(self.address, folder, uids)
-        expected = sorted(u for u in set(uids) if u in self.model[folder])
-        assert list(removed) == expected
-        for uid in expected:
-            del self.model[folder][uid]
-
-    @rule(
-        source=st.sampled_from(FOLDERS),
-        destination=st.sampled_from(FOLDERS),
-        picks=st.lists(st.integers(0, 50), max_size=3),
-        move=st.booleans(),
-    )
-    def copy(self, source: str, destination: str, picks: list[int], move: bool) -> None:
-        uids = self._uids(source, picks)
-        validity, pairs = self.store.copy(self.address, source, uids, destination, move=move)
-        assert validity == self.validity[destination]
-        expected = sorted(u for u in set(uids) if u in self.model[source])
-        assert [old for old, _ in pairs] == expected
-        copied = [self.model[source][uid] for uid in expected]
-        for (_, new), entry in zip(pairs, copied, strict=True):
-            assert new == self.uidnext[destination]
-            self.model[destination][new] = entry
-            self.uidnext[destination] += 1
-        if move:
-            for uid in expected:
-                del self.model[source][uid]
-
-    @precondition(lambda self: any(self.model.values()))
-    @rule()
-    def claim_recent_is_exactly_once(self) -> None:
-        for folder in self.FOLDERS:
-            self.store.claim_recent(self.address, folder)
-            assert self.store.claim_recent(self.address, folder) == frozenset()
-
-    @invariant()
-    def store_matches_model(self) -> None:
-        for folder in self.FOLDERS:
-            snapshot = self.store.folder(self.address, folder)
-            assert snapshot.uidvalidity == self.validity[folder]
-            assert snapshot.uidnext == self.uidnext[folder]
-            state = {i.uid: (i.message.seq, i.flags) for i in snapshot.items}
-            assert state == self.model[folder]
-            assert list(snapshot.uids) == sorted(snapshot.uids)
-            modseqs = [i.modseq for i in snapshot.items]
-            assert all(m <= snapshot.modseq for m in modseqs)
-
-
-StoreMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
-TestStoreMachine = StoreMachine.TestCase
