@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks._common import Row
@@ -108,6 +109,49 @@ def _loop_seconds(root: Path, suite: str, count: int = TESTS) -> float:
     return float(out.read_text())
 
 
+def _process_seconds(root: Path, *extra: str) -> float:
+    """Wall time of a whole pytest process on the 200 no-op tests: start-up and plugin load
+    included (what ``_loop_seconds`` leaves out)."""
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *extra,
+            f"test_empty_{TESTS}.py",
+        ],
+        cwd=root,
+        env={**_env(), "BENCH_OUT": str(root / "process.time")},
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def plugin_load(runs: int) -> Row:
+    """What having fakemail installed costs a run that never uses it: the no-op suite with the
+    plugin against the same suite with ``-p no:fakemail``, interleaved."""
+    with tempfile.TemporaryDirectory(prefix="fakemail-bench-") as tmp:
+        root = Path(tmp)
+        _write(root)
+        loaded, disabled = [], []
+        for _ in range(runs):
+            loaded.append(_process_seconds(root))
+            disabled.append(_process_seconds(root, "-p", "no:fakemail"))
+    return Row(
+        f"{TESTS} no-op tests, whole pytest process (plugin load)",
+        "ms",
+        1000 * statistics.median(loaded),
+        1000 * statistics.median(disabled),
+        "same suite, -p no:fakemail",
+        "<= +30 ms",
+    )
+
+
 def _env() -> dict[str, str]:
     import os
 
@@ -135,6 +179,7 @@ def run(quick: bool) -> list[Row]:
         for s in SUITES
     }
     return [
+        plugin_load(runs * 2),
         Row(
             f"{TESTS} tests: send one message + assert, overhead per test (amortised)",
             "ms",

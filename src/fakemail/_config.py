@@ -10,7 +10,6 @@ from typing import Any, Final, TypeAlias, final
 
 from fakemail._address import normalize_address
 from fakemail._exceptions import ConfigError
-from fakemail._relay import parse_relay
 
 __all__ = [
     "FIXED_OPTIONS",
@@ -233,6 +232,10 @@ class Options:
                 raise ConfigError(f"{timeout} must be positive")
         object.__setattr__(self, "users", _users(self.users))
         if self.relay is not None:
+            # Imported here: the relay client (smtplib, ssl, messages) is not needed to check
+            # options, which the pytest plugin does in every run.
+            from fakemail._relay import parse_relay
+
             parse_relay(self.relay)  # a bad URL is refused now, not at the first release
         if self.users and self.auth_accept_any:
             raise ConfigError(

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import pytest
 
+# Only what registering options and checking them needs: pytest imports this module in every
+# run, and the servers (trio, aiosmtpd, the protocol engines) are imported by the fixtures,
+# when a test first asks for one. A module imported here must not import them either.
 from fakemail._config import FIXED_OPTIONS, Options, parse_user
 from fakemail._exceptions import ConfigError, ServerError
-from fakemail._matching import describe_message
-from fakemail._message import Message
-from fakemail._server import MailServer
-from fakemail._transcript import Transcript
+
+if TYPE_CHECKING:
+    from fakemail._message import Message
+    from fakemail._server import MailServer
+    from fakemail._transcript import Transcript
 
 __all__ = [
     "fakemail",
@@ -42,7 +46,7 @@ class _Captured(NamedTuple):
 
 T = TypeVar("T")
 
-_SERVER_KEY = pytest.StashKey[MailServer]()
+_SERVER_KEY = pytest.StashKey["MailServer"]()
 _CAPTURED_KEY = pytest.StashKey[_Captured]()
 
 _MARKER_HELP = (
@@ -150,6 +154,8 @@ def fakemail_server(fakemail_config: dict[str, Any]) -> Iterator[MailServer]:
 
     Tests using it directly share its mail and options; the ``fakemail`` fixture resets it.
     """
+    from fakemail._server import MailServer
+
     server = _set_up(lambda: MailServer(**fakemail_config).start())
     try:
         yield server
@@ -217,6 +223,8 @@ def _start(
     options, marker_plugins = _marker_options(request)
     plugins = [*plugins, *marker_plugins]
     if FIXED_OPTIONS & options.keys():
+        from fakemail._server import MailServer
+
         # Host/port options (and data_dir) cannot change on the shared server: its own.
         return MailServer(plugins=plugins, **{**config, **options}).start(), True
     server: MailServer = request.getfixturevalue("fakemail_server")
@@ -269,6 +277,8 @@ def fakemail(
 
 
 def _sections(captured: _Captured) -> list[tuple[str, str]]:
+    from fakemail._matching import describe_message
+
     mail = [describe_message(m) for m in captured.messages] or ["(no messages captured)"]
     sessions = [t.text for t in captured.transcripts] or ["(no protocol sessions)"]
     return [
