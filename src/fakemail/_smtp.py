@@ -31,7 +31,7 @@ from fakemail._backend import Backend
 from fakemail._message import Envelope
 from fakemail._sasl import Credentials, password_credentials, start_mechanism
 from fakemail._smtptypes import Reply, SmtpSessionInfo
-from fakemail._tls import HANDSHAKE_TIMEOUT
+from fakemail._tls import HANDSHAKE_TIMEOUT, handshake_failure
 from fakemail._transcript import Transcript
 
 __all__ = ["SmtpHost"]
@@ -342,7 +342,12 @@ class _Smtp(SMTP):
     async def smtp_STARTTLS(self, arg: str) -> None:
         if not arg and self.tls_context is self._host.starttls_placeholder:
             self.tls_context = await self._host.server_context()
-        await super().smtp_STARTTLS(arg)
+        try:
+            await super().smtp_STARTTLS(arg)
+        except TLSSetupException as error:
+            if self._transcript is not None:
+                self._transcript.note(handshake_failure(error))
+            raise
 
     # -- transcript ------------------------------------------------------------------------
 

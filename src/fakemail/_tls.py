@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import ssl
 import tempfile
 import threading
 from pathlib import Path
 from typing import Final, final
 
-__all__ = ["HANDSHAKE_TIMEOUT", "TlsCertificates", "certificates"]
+__all__ = ["HANDSHAKE_TIMEOUT", "TlsCertificates", "certificates", "handshake_failure"]
 
 #: Seconds a client may take over a TLS handshake before the connection is dropped.
 HANDSHAKE_TIMEOUT: Final = 30.0
+
+# TLS alerts a client sends when it does not trust the server's certificate (RFC 8446 §6.2).
+_UNTRUSTED: Final = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")
+_SOURCE_LINE: Final = re.compile(r"\s*\(_ssl\.c:\d+\)$")
 
 _lock = threading.Lock()
 _shared: TlsCertificates | None = None
@@ -85,3 +90,21 @@ def certificates() -> TlsCertificates:
         if _shared is None:
             _shared = TlsCertificates()
         return _shared
+
+
+def handshake_failure(error: BaseException) -> str:
+    """A transcript note saying why a server-side handshake failed (the alert or reason from
+    the :class:`ssl.SSLError` behind ``error``), with a hint at the test CA when the client
+    refused the certificate."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"TLS handshake failed: {error or type(error).__name__}"
+    note = f"TLS handshake failed: {_SOURCE_LINE.sub('', str(cause))}"
+    if any(alert in (cause.reason or "") for alert in _UNTRUSTED):
+        note += (
+            " -- the client does not trust the test certificate: give it the test CA "
+            "(fakemail.ca_path, a PEM file, or fakemail.client_ssl_context())"
+        )
+    return note

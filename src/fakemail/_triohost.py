@@ -24,7 +24,7 @@ import trio
 
 from fakemail._backend import Backend
 from fakemail._store import Change
-from fakemail._tls import HANDSHAKE_TIMEOUT
+from fakemail._tls import HANDSHAKE_TIMEOUT, handshake_failure
 from fakemail._transcript import Transcript
 
 __all__ = ["ConnectionInfo", "HostedSession", "Listener", "SessionFactory", "TrioHost"]
@@ -95,12 +95,17 @@ SessionFactory = Callable[[ConnectionInfo], HostedSession]
 
 
 async def _tls_handshake(
-    stream: trio.abc.Stream, backend: Backend
+    stream: trio.abc.Stream, backend: Backend, transcript: Transcript
 ) -> trio.SSLStream[trio.abc.Stream]:
-    """``stream`` wrapped in server-side TLS, once the client's handshake is done."""
+    """``stream`` wrapped in server-side TLS, once the client's handshake is done; a failed
+    handshake is noted in the transcript with its reason."""
     ssl_stream = trio.SSLStream(stream, backend.tls.server_context(), server_side=True)
-    with trio.fail_after(HANDSHAKE_TIMEOUT):
-        await ssl_stream.do_handshake()
+    try:
+        with trio.fail_after(HANDSHAKE_TIMEOUT):
+            await ssl_stream.do_handshake()
+    except trio.BrokenResourceError as error:
+        transcript.note(handshake_failure(error))
+        raise
     return ssl_stream
 
 
@@ -227,7 +232,7 @@ class _Connection:
             raise _Drop
         await self._claim()  # nothing may be written in clear text during the handshake
         try:
-            self.stream = await _tls_handshake(self.stream, self.host.backend)
+            self.stream = await _tls_handshake(self.stream, self.host.backend, self.transcript)
             self.transcript.note("TLS started")
         finally:
             self._release()
@@ -345,7 +350,7 @@ class TrioHost:
         session: HostedSession | None = None
         try:
             if listener.implicit_tls:
-                stream = await _tls_handshake(raw, backend)
+                stream = await _tls_handshake(raw, backend, transcript)
             session = listener.factory(ConnectionInfo(peer, listener.implicit_tls, listener.name))
             conn = _Connection(self, stream, session, transcript)
             if len(live) >= backend.options.max_connections:
