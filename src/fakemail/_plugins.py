@@ -6,6 +6,8 @@ server reconfigured per test) never see each other's plugins.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, final
@@ -62,6 +64,19 @@ class DefaultPlugin:
         return [recipient] if decided is None else decided
 
 
+@functools.cache
+def published() -> tuple[importlib.metadata.EntryPoint, ...]:
+    """Plugins published under the ``fakemail`` entry-point group, found once per process:
+    scanning every installed distribution took longer than the rest of a server's start-up.
+    (``published.cache_clear()`` makes the next server look again.)"""
+    return tuple(
+        point
+        for dist in importlib.metadata.distributions()
+        for point in dist.entry_points
+        if point.group == ENTRY_POINT_GROUP
+    )
+
+
 @final
 class Plugins:
     """The server's plugin manager, with typed, keyword-only calls to each hook."""
@@ -73,7 +88,9 @@ class Plugins:
         blocked = os.environ.get("FAKEMAIL_DISABLE_PLUGINS", "")
         for name in filter(None, (n.strip() for n in blocked.split(","))):
             self.manager.set_blocked(name)
-        self.manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for point in published():
+            if not self.manager.is_blocked(point.name) and not self.manager.has_plugin(point.name):
+                self.manager.register(point.load(), name=point.name)
         for plugin in plugins:
             self.manager.register(plugin)
         self.manager.check_pending()

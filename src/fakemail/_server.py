@@ -194,8 +194,7 @@ class MailServer:
             smtp_socks = [(sockets[n], n == "smtps") for n in ("smtp", "smtps") if n in sockets]
             self._smtp = SmtpHost(self._backend, smtp_socks)
             self._trio = TrioHost(self._backend, self._trio_listeners(sockets))
-            self._smtp.start()
-            self._trio.start()
+            self._start_hosts(self._smtp, self._trio)
         except BaseException:
             self._shutdown()
             for sock in sockets.values():
@@ -205,6 +204,15 @@ class MailServer:
         self._running = True
         self._backend.plugins.server_started(self)
         return self
+
+    @staticmethod
+    def _start_hosts(smtp: SmtpHost, trio_host: TrioHost) -> None:
+        # IMAP and POP3 are served from their first client on: until then the SMTP loop
+        # watches their sockets (bound and listening: clients wait in the backlog), and a run
+        # that only sends mail never starts the trio thread, half of a server's start-up.
+        for sock in trio_host.sockets:
+            smtp.watch(sock, lambda: trio_host.start(wait=False))
+        smtp.start()
 
     def _trio_listeners(self, sockets: dict[str, socket.socket]) -> list[Listener]:
         return [

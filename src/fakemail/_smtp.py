@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import inspect
 import logging
 import re
 import socket
 import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, AnyStr, Final, final
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, _Missing
@@ -414,6 +415,13 @@ _HOOK_NAMES: Final = sorted(name for name in dir(_Handler) if name.startswith("h
 _COMMAND_NAMES: Final = sorted(name for name in dir(_Smtp) if name.startswith(("smtp_", "auth_")))
 
 
+@functools.cache
+def _starttls_placeholder() -> ssl.SSLContext:
+    # Never used for a handshake, only compared by identity: one per process (making an
+    # SSLContext costs about a millisecond).
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+
+
 @final
 class SmtpHost:
     """Runs SMTP (and SMTPS) listeners on an asyncio loop in a background thread."""
@@ -429,7 +437,11 @@ class SmtpHost:
         self._sockets = list(sockets)
         self.loop = asyncio.new_event_loop()
         #: Makes aiosmtpd advertise STARTTLS; swapped for the real context on use.
-        self.starttls_placeholder = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.starttls_placeholder = _starttls_placeholder()
+        # Listening sockets served only from their first connection on (see watch()).
+        self._watched: list[tuple[socket.socket, Callable[[], object]]] = [
+            (sock, self._start_smtps) for sock, implicit in self._sockets if implicit
+        ]
         self._servers: list[asyncio.AbstractServer] = []
         self._thread = threading.Thread(target=self._run, name="fakemail-smtp", daemon=True)
         self._ready = threading.Event()
@@ -461,11 +473,8 @@ class SmtpHost:
             self.loop.close()
             return
         self._ready.set()
-        for sock, implicit in self._sockets:
-            if implicit:
-                # Served from the first connection on: until then clients wait in the listen
-                # backlog, and a run that never uses SMTPS never makes a certificate.
-                self.loop.add_reader(sock.fileno(), self._first_tls_client, sock)
+        for sock, start in self._watched:
+            self.loop.add_reader(sock.fileno(), self._first_client, sock, start)
         try:
             self.loop.run_forever()
         finally:
@@ -484,8 +493,21 @@ class SmtpHost:
             )
             self._servers.append(server)
 
-    def _first_tls_client(self, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket, start: Callable[[], object]) -> None:
+        """Call ``start()`` on the loop thread when ``sock`` (a listening socket served
+        elsewhere) first has a client waiting; until then clients wait in its listen backlog,
+        and what serves it costs nothing. Call before :meth:`start`."""
+        self._watched.append((sock, start))
+
+    def _first_client(self, sock: socket.socket, start: Callable[[], object]) -> None:
         self.loop.remove_reader(sock.fileno())
+        try:
+            start()
+        except Exception as error:
+            self.backend.record_error(error, "listener start-up")
+
+    def _start_smtps(self) -> None:
+        # A run that never uses SMTPS never makes a certificate.
         self.loop.create_task(self._listen_tls())
 
     async def server_context(self) -> ssl.SSLContext:

@@ -258,23 +258,51 @@ class TrioHost:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._remove_listener: Callable[[], None] | None = None
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._wait = True
 
     # ------------------------------------------------------------------ thread life cycle
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start the trio thread and begin accepting; raises what startup raised."""
-        self._thread.start()
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """The listening sockets served."""
+        return [listener.sock for listener in self._listeners]
+
+    def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
+        """Start the trio thread and begin accepting; raises what startup raised.
+
+        With ``wait=False`` it returns at once, for a start from another event loop's thread
+        on a first connection (the sockets are bound and listening already, so clients wait
+        in the backlog meanwhile); a startup error is then recorded as a server error.
+        """
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            self._wait = wait
+            self._remove_listener = self.backend.store.add_listener(self._store_changed)
+            self._thread.start()
+        if not wait:
+            return
         if not self._ready.wait(timeout):
             raise RuntimeError("trio host did not start in time")
         if self._startup_error is not None:
             raise self._startup_error
-        self._remove_listener = self.backend.store.add_listener(self._store_changed)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Close listeners and every connection, and join the thread."""
-        if self._remove_listener is not None:
-            self._remove_listener()
-            self._remove_listener = None
+        """Close listeners and every connection, and join the thread (also when it was never
+        started: then only the sockets are closed)."""
+        with self._start_lock:
+            self._started = True  # no start after this
+            remove, self._remove_listener = self._remove_listener, None
+        if remove is not None:
+            remove()
+        if not self._thread.ident:  # never started
+            for sock in self.sockets:
+                sock.close()
+            return
+        self._ready.wait(timeout)  # a host started lazily may be starting just now
         token, cancel = self._token, self._cancel
         if token is not None and cancel is not None and self._thread.is_alive():
             with contextlib.suppress(trio.RunFinishedError):
@@ -290,6 +318,8 @@ class TrioHost:
                 while (inner := getattr(error, "exceptions", None)) and len(inner) == 1:
                     error = inner[0]
                 self._startup_error = error
+                if not self._wait:  # nobody waits for start() to raise it
+                    self.backend.record_error(error, "trio host start-up")
                 self._ready.set()
             else:
                 log.exception("fakemail: trio host crashed")

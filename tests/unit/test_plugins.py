@@ -7,7 +7,7 @@ import hmac
 import importlib.metadata
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 from fakemail._backend import Backend
 from fakemail._config import Options, User
 from fakemail._message import Envelope, Message
-from fakemail._plugins import DefaultPlugin, Plugins
+from fakemail._plugins import DefaultPlugin, Plugins, published
 from fakemail._sasl import Challenge, Credentials, password_credentials, start_mechanism
 from fakemail._server import MailServer
 from fakemail._smtptypes import Reply, SmtpSessionInfo
@@ -224,7 +224,7 @@ def test_hook_arguments() -> None:
 
 
 @pytest.fixture
-def entry_point_plugin(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+def entry_point_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     """A plugin module published under the ``fakemail`` entry-point group as ``rerouter``."""
     module = types.ModuleType("fakemail_test_rerouter")
 
@@ -243,7 +243,9 @@ def entry_point_plugin(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
         version = "1.0"
 
     monkeypatch.setattr(importlib.metadata, "distributions", lambda: [Distribution()])
-    return module
+    published.cache_clear()  # found once per process: look again, and again after the test
+    yield module
+    published.cache_clear()
 
 
 def test_entry_point_plugins_are_loaded(
