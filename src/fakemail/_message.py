@@ -45,7 +45,8 @@ class Envelope:
     auth_user: str | None = None
     #: Whether the session was encrypted (STARTTLS or implicit TLS).
     is_tls: bool = False
-    #: How the message entered the store: ``"smtp"``, ``"imap"`` (APPEND) or ``"api"``.
+    #: How the message entered the store: ``"smtp"``, ``"imap"`` (APPEND), ``"api"`` or
+    #: ``"import"`` (:meth:`MailServer.import_mail <fakemail.MailServer.import_mail>`).
     protocol: str = "smtp"
     #: ESMTP MAIL FROM parameters (e.g. ``("BODY=8BITMIME", "SMTPUTF8")``).
     mail_options: tuple[str, ...] = ()
