@@ -158,6 +158,8 @@ class DataDir:
         self._store = backend.store
         self._on_error = backend.record_error
         self._wake = threading.Event()
+        #: Held by each writing pass (the writer thread's, or a direct call of save()).
+        self.saving = threading.Lock()
         # The store version the last finished pass started from, for wait_written().
         self._written = threading.Condition()
         self._written_version = -1
@@ -165,7 +167,9 @@ class DataDir:
         self._thread: threading.Thread | None = None
         self._remove_listener: Callable[[], None] | None = None
         self._lock_file: Any = None
-        self._transactions: dict[int, MaildirFile] = {}  # by arrival sequence number
+        # By arrival number, with the message written: numbers start again after a clear(),
+        # so a number alone does not say which message a file holds.
+        self._transactions: dict[int, tuple[Message, MaildirFile]] = {}
         self._main: object = None  # the fakemail.json value last written
         self._accounts: dict[str, _SavedAccount] = {}
 
@@ -252,13 +256,13 @@ class DataDir:
             if file is not None:  # else removed, and a crash came before the JSON said so
                 message = loader.message(int(entry["seq"]), file, None)
                 transactions.append(message)
-                self._transactions[message.seq] = file
+                self._transactions[message.seq] = (message, file)
         for file in _oldest_first(on_disk.values()):  # mail no JSON names: take it in
             raw = file.path.read_bytes()
             sender, recipients = envelope_of(ArchivedMessage(raw))
             message = loader.adopt(file, Envelope(sender, recipients, protocol="import"))
             transactions.append(message)
-            self._transactions[message.seq] = file
+            self._transactions[message.seq] = (message, file)
         accounts = []
         root = self.path / "accounts"
         for directory in sorted(root.iterdir()) if root.is_dir() else ():
@@ -287,7 +291,10 @@ class DataDir:
 
     def save(self) -> None:
         """Write what changed in the store since the last call (the writer thread's pass)."""
-        state = self._store.dump()
+        with self.saving:
+            self._save(self._store.dump())
+
+    def _save(self, state: StoreState) -> None:
         transactions = self._save_transactions(state)
         for account in state.accounts:
             self._save_account(account)
@@ -316,16 +323,19 @@ class DataDir:
 
     def _save_transactions(self, state: StoreState) -> list[dict[str, Any]]:
         box_path = self.path / "transactions"
-        current = {m.seq for m in state.transactions}
-        for seq in [s for s in self._transactions if s not in current]:
-            self._transactions.pop(seq).path.unlink(missing_ok=True)
+        current = {m.seq: m for m in state.transactions}
+        for seq, (message, file) in list(self._transactions.items()):
+            if current.get(seq) is not message:
+                file.path.unlink(missing_ok=True)
+                del self._transactions[seq]
         box = None
-        for m in state.transactions:
+        for m in current.values():
             if m.seq not in self._transactions:
                 if box is None:  # (not "box or": a Maildir's truth is its length, a scan)
                     box = mailbox.Maildir(box_path, factory=None, create=True)
-                self._transactions[m.seq] = add_message(box, box_path, m.raw, "", m.received_at)
-        return [{"seq": m.seq, "key": self._transactions[m.seq].key} for m in state.transactions]
+                written = add_message(box, box_path, m.raw, "", m.received_at)
+                self._transactions[m.seq] = (m, written)
+        return [{"seq": m.seq, "key": self._transactions[m.seq][1].key} for m in state.transactions]
 
     def _save_account(self, account: AccountState) -> None:
         directory = self.path / "accounts" / _account_directory(account.address)

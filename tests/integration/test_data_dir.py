@@ -181,3 +181,20 @@ def test_changes_are_written_while_running(run: Callable[..., MailServer], tmp_p
     assert data.wait_written(TIMEOUT)
     main = json.loads((tmp_path / "data" / "fakemail.json").read_bytes())
     assert len(main["messages"]) == 1
+
+
+def test_a_reset_between_two_writes_keeps_the_new_mail(run: Callable[..., MailServer]) -> None:
+    first = run()
+    with smtplib.SMTP(*first.smtp, timeout=TIMEOUT) as client:
+        client.sendmail("app@example.com", ["bob@example.com"], RAW)
+    data = first._data
+    assert data is not None
+    assert data.wait_written(TIMEOUT)
+    with data.saving:  # no writing pass until both changes are made
+        first.reset()  # message numbers start again: number 1 is another message now
+        with smtplib.SMTP(*first.smtp, timeout=TIMEOUT) as client:
+            client.sendmail("app@example.com", ["bob@example.com"], RAW2)
+    first.stop()
+    second = run()
+    assert [m.raw for m in second.messages] == [RAW2]
+    assert [i.message.raw for i in second.mailbox("bob@example.com").inbox.items] == [RAW2]
