@@ -79,11 +79,15 @@ __all__ = [
     "SearchUid",
     "Select",
     "SequenceSet",
+    "Sort",
+    "SortCriterion",
+    "SortKeyName",
     "StartTls",
     "Status",
     "Store",
     "Subscribe",
     "Tagged",
+    "Thread",
     "Unselect",
     "Unsubscribe",
     "Untagged",
@@ -575,6 +579,46 @@ class Search:
     return_options: tuple[str, ...] = ()
 
 
+SortKeyName: TypeAlias = Literal[
+    "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"
+]
+"""A SORT key (RFC 5256 §3; DISPLAYFROM and DISPLAYTO: RFC 5957 §4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SortCriterion:
+    """One sort criterion: a key, ascending unless ``reverse``."""
+
+    key: SortKeyName
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """[UID] SORT [RETURN (...)] (criteria) charset keys (RFC 5256 §3, ESORT RFC 5267 §3).
+
+    ``return_options`` as for :class:`Search`; ``()`` answers with ``* SORT``.
+    """
+
+    tag: str
+    uid: bool
+    sort_criteria: tuple[SortCriterion, ...]
+    charset: str
+    criteria: SearchKey
+    return_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """[UID] THREAD algorithm charset keys (RFC 5256 §3)."""
+
+    tag: str
+    uid: bool
+    algorithm: Literal["ORDEREDSUBJECT", "REFERENCES"]
+    charset: str
+    criteria: SearchKey
+
+
 @dataclass(frozen=True, slots=True)
 class Fetch:
     """[UID] FETCH set attributes [(CHANGEDSINCE n)] (RFC 7162 §3.1.4).
@@ -704,6 +748,8 @@ Command: TypeAlias = (
     | Unselect
     | Expunge
     | Search
+    | Sort
+    | Thread
     | Fetch
     | Store
     | Copy

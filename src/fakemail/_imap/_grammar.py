@@ -8,7 +8,8 @@ never raises for client input.
 Extensions: LITERAL+ (RFC 7888), SASL-IR (4959), UIDPLUS ``UID EXPUNGE`` (4315), UNSELECT
 (3691), MOVE (6851), IDLE (2177), NAMESPACE (2342), ID (2971), ENABLE (5161), ESEARCH
 ``RETURN`` (4731), LIST-EXTENDED (5258), LIST-STATUS (5819), SPECIAL-USE (6154), CONDSTORE
-(7162: ``CHANGEDSINCE``, ``UNCHANGEDSINCE``, ``MODSEQ``, ``(CONDSTORE)``).
+(7162: ``CHANGEDSINCE``, ``UNCHANGEDSINCE``, ``MODSEQ``, ``(CONDSTORE)``), SORT and THREAD
+(5256, 5957, 5267: in :mod:`._grammar_sort`).
 """
 
 from __future__ import annotations
@@ -68,13 +69,16 @@ from fakemail._imap._events import (
     SearchUid,
     Select,
     SequenceSet,
+    Sort,
     StartTls,
     Status,
     Store,
     Subscribe,
+    Thread,
     Unselect,
     Unsubscribe,
 )
+from fakemail._imap._grammar_sort import parse_sort, parse_thread
 from fakemail._imap._state import ImapState, is_valid_in
 from fakemail._imap._utf7 import decode_mailbox
 
@@ -363,6 +367,32 @@ class _Parser:
             raise _ParseError(f"invalid date-time: {exc}") from None
 
     # ---------------------------------------------------------------- search
+
+    def at_keyword(self, word: bytes) -> bool:
+        """Whether the atom ``word`` (upper case), then SP, comes next (case-insensitively)."""
+        end = self.pos + len(word)
+        return self.data[self.pos : end].upper() == word and self.data[end : end + 1] == b" "
+
+    def return_options(self) -> tuple[str, ...]:
+        """``RETURN (options) SP`` of SEARCH and SORT (RFC 4731 §3, RFC 5267 §3)."""
+        self.pos += 7  # "RETURN "
+        # RFC 4731 §3: RETURN () means RETURN (ALL).
+        if self.accept(b"()"):
+            options: tuple[str, ...] = ("ALL",)
+        else:
+            options = self.paren_keywords(_ESEARCH_RETURN, "return option")
+        self.sp()
+        return options
+
+    def charset(self) -> str:
+        """A search charset, upper-cased (see :meth:`supported`)."""
+        return self.astring().decode("ascii", "replace").upper()
+
+    @staticmethod
+    def supported(charset: str) -> None:
+        """``NO [BADCHARSET]`` unless ``charset`` is UTF-8 or US-ASCII (RFC 3501 §6.4.4)."""
+        if charset not in ("UTF-8", "US-ASCII"):
+            raise _ParseError(f"charset {charset} is not supported", "NO", BADCHARSET_CODE)
 
     def search_program(self) -> SearchKey:
         keys = [self.search_key()]
@@ -785,23 +815,12 @@ def _expunge(p: _Parser, tag: str, uid: bool) -> Command:
 
 def _search(p: _Parser, tag: str, uid: bool) -> Command:
     p.sp()
-    return_options: tuple[str, ...] = ()
+    return_options = p.return_options() if p.at_keyword(b"RETURN") else ()
     charset: str | None = None
-    word = p.data[p.pos : p.pos + 8].upper()
-    if word.startswith(b"RETURN "):
-        p.pos += 7
-        # RFC 4731 §3: RETURN () means RETURN (ALL).
-        if p.accept(b"()"):
-            return_options = ("ALL",)
-        else:
-            return_options = p.paren_keywords(_ESEARCH_RETURN, "SEARCH return option")
-        p.sp()
-        word = p.data[p.pos : p.pos + 8].upper()
-    if word == b"CHARSET ":
+    if p.at_keyword(b"CHARSET"):
         p.pos += 8
-        charset = p.astring().decode("ascii", "replace").upper()
-        if charset not in ("UTF-8", "US-ASCII"):
-            raise _ParseError(f"charset {charset} is not supported", "NO", BADCHARSET_CODE)
+        charset = p.charset()
+        p.supported(charset)
         p.sp()
     return Search(tag, uid, charset, p.search_program(), return_options)
 
@@ -936,6 +955,8 @@ _COMMANDS: Final[dict[str, tuple[type[Command], _Body]]] = {
     "UNSELECT": (Unselect, _no_args(Unselect)),
     "EXPUNGE": (Expunge, _expunge),
     "SEARCH": (Search, _search),
+    "SORT": (Sort, parse_sort),
+    "THREAD": (Thread, parse_thread),
     "FETCH": (Fetch, _fetch),
     "STORE": (Store, _store),
     "COPY": (Copy, _copy_move(Copy)),
@@ -945,7 +966,9 @@ _COMMANDS: Final[dict[str, tuple[type[Command], _Body]]] = {
     "ID": (Id, _id),
     "ENABLE": (Enable, _enable),
 }
-_UID_COMMANDS: Final = frozenset({"COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE"})
+_UID_COMMANDS: Final = frozenset(
+    {"COPY", "MOVE", "FETCH", "SEARCH", "SORT", "THREAD", "STORE", "EXPUNGE"}
+)
 
 
 @dataclass(frozen=True, slots=True)

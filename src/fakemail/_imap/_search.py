@@ -1,4 +1,5 @@
-"""IMAP SEARCH (RFC 3501 §6.4.4; ESEARCH RFC 4731; MODSEQ RFC 7162 §3.1.5)."""
+"""IMAP SEARCH (RFC 3501 §6.4.4; ESEARCH RFC 4731; MODSEQ RFC 7162 §3.1.5), and the search
+and ESEARCH answer that SORT and THREAD share."""
 
 from __future__ import annotations
 
@@ -27,14 +28,14 @@ from fakemail._imap._events import (
     SearchSize,
     SearchText,
     SearchUid,
-    SequenceSet,
+    Sort,
 )
 from fakemail._imap._response import Atom, ImapValue, Response, Tagged, Untagged
 from fakemail._imap._view import RECENT, SessionBase, View
 from fakemail._message import Message
 from fakemail._store import MailItem
 
-__all__ = ["SearchCommands"]
+__all__ = ["SearchCommands", "esearch_response", "ordered_set", "uses_modseq"]
 
 
 def _sent_date(message: Message, fallback: datetime) -> date:
@@ -42,66 +43,93 @@ def _sent_date(message: Message, fallback: datetime) -> date:
     return (sent or fallback).date()
 
 
-def _has_modseq(key: SearchKey) -> bool:
+def uses_modseq(key: SearchKey) -> bool:
+    """Whether the search uses MODSEQ (which enables CONDSTORE, RFC 7162 §3.1)."""
     if isinstance(key, SearchModSeq):
         return True
     if isinstance(key, SearchNot):
-        return _has_modseq(key.key)
+        return uses_modseq(key.key)
     if isinstance(key, SearchOr):
-        return _has_modseq(key.left) or _has_modseq(key.right)
+        return uses_modseq(key.left) or uses_modseq(key.right)
     if isinstance(key, SearchAnd):
-        return any(_has_modseq(k) for k in key.keys)
+        return any(uses_modseq(k) for k in key.keys)
     return False
 
 
-def _esearch_modseq(
-    options: tuple[str, ...], found: list[tuple[int, MailItem]], numbers: list[int]
-) -> int:
-    """The ESEARCH MODSEQ: with only MIN or only MAX, that message's mod-sequence; else the
-    highest of all matches (RFC 4731 §3.2, RFC 7162 §3.1.5)."""
-    wanted = set(options)
-    if wanted in ({"MIN"}, {"MAX"}):
-        pick = min(numbers) if "MIN" in wanted else max(numbers)
-        return found[numbers.index(pick)][1].modseq
-    return max(item.modseq for _, item in found)
+def ordered_set(numbers: list[int]) -> str:
+    """A sequence set of ``numbers`` in their order: ascending runs become ranges, so a
+    sorted ESORT result stays in sort order (RFC 5267 §3.2: ``5,3:4,2``)."""
+    parts: list[str] = []
+    i = 0
+    while i < len(numbers):
+        j = i
+        while j + 1 < len(numbers) and numbers[j + 1] == numbers[j] + 1:
+            j += 1
+        parts.append(str(numbers[i]) if i == j else f"{numbers[i]}:{numbers[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+def esearch_response(
+    cmd: Search | Sort, found: list[tuple[int, MailItem]], numbers: list[int], modseq: bool
+) -> Untagged:
+    """The ESEARCH answer to a SEARCH or SORT with RETURN options (RFC 4731 §3.1, RFC 5267
+    §3.1): ``found`` and ``numbers`` in the result order (mailbox order for SEARCH, so MIN
+    and MAX are the first and last). MIN, MAX, ALL and MODSEQ are left out when nothing
+    matched; MODSEQ, when the search used MODSEQ, is the highest of the matches, or with only
+    MIN or only MAX that message's (RFC 7162 §3.1.5)."""
+    data: list[ImapValue] = [Atom("ESEARCH"), (Atom("TAG"), cmd.tag)]
+    if cmd.uid:
+        data.append(Atom("UID"))
+    options = cmd.return_options
+    if numbers and "MIN" in options:
+        data += [Atom("MIN"), numbers[0]]
+    if numbers and "MAX" in options:
+        data += [Atom("MAX"), numbers[-1]]
+    if numbers and "ALL" in options:
+        data += [Atom("ALL"), Atom(ordered_set(numbers))]
+    if "COUNT" in options:
+        data += [Atom("COUNT"), len(numbers)]
+    if modseq and numbers:
+        wanted = set(options)
+        if wanted == {"MIN"}:
+            value = found[0][1].modseq
+        elif wanted == {"MAX"}:
+            value = found[-1][1].modseq
+        else:
+            value = max(item.modseq for _, item in found)
+        data += [Atom("MODSEQ"), value]
+    return Untagged(tuple(data))
 
 
 class SearchCommands(SessionBase):
     """Finding messages of the selected mailbox by criteria."""
 
-    def _search(self, cmd: Search, out: list[Response]) -> Tagged:
-        view = self._selected_view()
-        uses_modseq = _has_modseq(cmd.criteria)
-        if uses_modseq:
+    def _find(
+        self, criteria: SearchKey, view: View, out: list[Response]
+    ) -> list[tuple[int, MailItem]]:
+        """``(seq, item)`` of the messages that match, in mailbox order."""
+        if uses_modseq(criteria):
             self._enable_condstore(out)
         count = len(view.uids)
         largest_uid = view.largest_uid
         found: list[tuple[int, MailItem]] = []
         for seq, uid in enumerate(view.uids, 1):
             item = view.items[uid]
-            if self._matches(cmd.criteria, seq, item, view, count, largest_uid):
+            if self._matches(criteria, seq, item, view, count, largest_uid):
                 found.append((seq, item))
+        return found
+
+    def _search(self, cmd: Search, out: list[Response]) -> Tagged:
+        view = self._selected_view()
+        found = self._find(cmd.criteria, view, out)
         numbers = [item.uid if cmd.uid else seq for seq, item in found]
+        modseq = uses_modseq(cmd.criteria)
         if cmd.return_options:
-            # RFC 4731 §3.1: ESEARCH; MIN, MAX and ALL are omitted when nothing matched.
-            data: list[ImapValue] = [Atom("ESEARCH"), (Atom("TAG"), cmd.tag)]
-            if cmd.uid:
-                data.append(Atom("UID"))
-            options = cmd.return_options
-            if numbers and "MIN" in options:
-                data += [Atom("MIN"), min(numbers)]
-            if numbers and "MAX" in options:
-                data += [Atom("MAX"), max(numbers)]
-            if numbers and "ALL" in options:
-                data += [Atom("ALL"), Atom(str(SequenceSet.from_numbers(numbers)))]
-            if "COUNT" in options:
-                data += [Atom("COUNT"), len(numbers)]
-            if uses_modseq and numbers:
-                data += [Atom("MODSEQ"), _esearch_modseq(options, found, numbers)]
-            out.append(Untagged(tuple(data)))
+            out.append(esearch_response(cmd, found, numbers, modseq))
         else:
             result: list[ImapValue] = [Atom("SEARCH"), *numbers]
-            if uses_modseq and numbers:
+            if modseq and numbers:
                 highest = max(item.modseq for _, item in found)
                 result.append((Atom("MODSEQ"), highest))  # RFC 7162 §3.1.5
             out.append(Untagged(tuple(result)))

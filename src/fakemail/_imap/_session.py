@@ -8,7 +8,8 @@ IDLE), and keeps the client's view of the selected mailbox in step with the shar
 
 The commands are implemented by family, one mixin module each: any state and log-in
 (:mod:`._auth`), mailboxes (:mod:`._mailboxes`), the selected state (:mod:`._selected`),
-FETCH and STORE (:mod:`._fetch`), SEARCH (:mod:`._search`). This module holds the one
+FETCH and STORE (:mod:`._fetch`), SEARCH (:mod:`._search`), SORT (:mod:`._sort`) and THREAD
+(:mod:`._thread`). This module holds the one
 dispatch table and the synchronisation around every command.
 """
 
@@ -47,18 +48,21 @@ from fakemail._imap._events import (
     Rename,
     Search,
     Select,
+    Sort,
     StartTls,
     Status,
     Store,
     Subscribe,
+    Thread,
     Unselect,
     Unsubscribe,
 )
 from fakemail._imap._fetch import FetchCommands
 from fakemail._imap._mailboxes import MailboxCommands
 from fakemail._imap._response import Response, Tagged, UntaggedStatus
-from fakemail._imap._search import SearchCommands
 from fakemail._imap._selected import SelectedCommands
+from fakemail._imap._sort import SortCommands
+from fakemail._imap._thread import ThreadCommands
 from fakemail._imap._view import Gone
 
 __all__ = ["ImapSession", "SessionEvent"]
@@ -68,7 +72,9 @@ SessionEvent: TypeAlias = Command | AuthResponse | Done | InvalidCommand
 
 
 @final
-class ImapSession(AuthCommands, MailboxCommands, SelectedCommands, FetchCommands, SearchCommands):
+class ImapSession(
+    AuthCommands, MailboxCommands, SelectedCommands, FetchCommands, SortCommands, ThreadCommands
+):
     """The state of one IMAP session and the answers to its commands.
 
     ``handle(event)`` returns the responses to send, in order: untagged data, then the tagged
@@ -101,6 +107,8 @@ class ImapSession(AuthCommands, MailboxCommands, SelectedCommands, FetchCommands
             Unselect: self._unselect,
             Expunge: self._expunge,
             Search: self._search,
+            Sort: self._sort,
+            Thread: self._thread,
             Fetch: self._fetch,
             Store: self._store,
             Copy: self._copy,
@@ -141,7 +149,9 @@ class ImapSession(AuthCommands, MailboxCommands, SelectedCommands, FetchCommands
                 self._sync(out, flags=False, expunge=False)
             tagged = self._handlers[type(event)](event, out)
             if tagged is not None and self._view is not None and not isinstance(event, Select):
-                expunge = not isinstance(event, (Fetch, Store, Search))  # RFC 3501 §7.4.1
+                # RFC 3501 §7.4.1, RFC 5256 §3: not while answering these (UID SORT/THREAD
+                # could, but need not).
+                expunge = not isinstance(event, (Fetch, Store, Search, Sort, Thread))
                 self._sync(out, flags=True, expunge=expunge)
         except Gone:
             self._gone(out)

@@ -35,10 +35,12 @@ from fakemail._imap._events import (
     Rename,
     Search,
     Select,
+    Sort,
     StartTls,
     Status,
     Store,
     Subscribe,
+    Thread,
     Unselect,
     Unsubscribe,
 )
@@ -91,6 +93,8 @@ COMMAND_STATES: Final[Mapping[type[Command], frozenset[ImapState]]] = {
     Unselect: _SELECTED,  # RFC 3691
     Expunge: _SELECTED,
     Search: _SELECTED,
+    Sort: _SELECTED,  # RFC 5256 §3
+    Thread: _SELECTED,
     Fetch: _SELECTED,
     Store: _SELECTED,
     Copy: _SELECTED,

@@ -195,3 +195,30 @@ def test_imap_tools_plain_starttls_and_idle(server: MailServer, addr: str) -> No
             responses = idle.poll(timeout=TIMEOUT)
         assert b"* 2 EXISTS" in responses
         assert [m.subject for m in mailbox.fetch()] == ["Weekly news", "Your invoice"]
+
+
+def _thread_messages(server: MailServer, addr: str) -> None:
+    day = "Mon, 1 Jan 2024 {:02d}:00:00 +0000".format
+    for n, (subject, refs) in enumerate(
+        [("Plans", None), ("Re: Plans", "<m0@x>"), ("Lunch", None), ("Re: Plans", "<m0@x> <m1@x>")]
+    ):
+        raw = f"From: p{n}@x.org\r\nSubject: {subject}\r\nDate: {day(n + 1)}\r\n"
+        raw += f"Message-ID: <m{n}@x>\r\n"
+        if refs:
+            raw += f"References: {refs}\r\n"
+        server.deliver((raw + "\r\nhi\r\n").encode(), to=addr)
+
+
+def test_imapclient_sort_and_thread(server: MailServer, addr: str) -> None:
+    _thread_messages(server, addr)
+    with IMAPClient(server.imap.host, port=server.imap.port, ssl=False, timeout=TIMEOUT) as client:
+        client.login(addr, "pw")
+        client.select_folder("INBOX")
+        assert client.has_capability("SORT") and client.has_capability("THREAD=REFERENCES")
+        assert client.sort(["SUBJECT", "REVERSE", "DATE"]) == [3, 4, 2, 1]
+        assert client.sort("DISPLAYFROM", ["NOT", "SUBJECT", "lunch"]) == [1, 2, 4]
+        assert client.thread() == ((1, 2, 4), (3,))
+        # ORDEREDSUBJECT: later messages of a thread are siblings under its first.
+        assert client.thread("ORDEREDSUBJECT") == ((1, (2,), (4,)), (3,))
+        uids = client.search()
+        assert client.sort("ARRIVAL") == uids  # imapclient uses UID SORT

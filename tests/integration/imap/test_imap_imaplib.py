@@ -454,3 +454,15 @@ def test_pop3_deletion_is_an_expunge_for_imap(
     assert fetch_parts(ok(client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")))[0][1] == (
         b"Subject: keep me\r\n\r\n"
     )
+
+
+def test_sort_and_thread_with_imaplib(connect: Connect, server: MailServer, addr: str) -> None:
+    for subject in ("b", "a", "Re: b"):
+        server.deliver(f"Subject: {subject}\r\n\r\nx\r\n".encode(), to=addr)
+    client = connect()
+    client.login(addr, "pw")
+    client.select("INBOX")
+    assert client.sort("(SUBJECT)", "UTF-8", "ALL") == ("OK", [b"2 1 3"])
+    assert client.thread("ORDEREDSUBJECT", "UTF-8", "ALL") == ("OK", [b"(1 3)(2)"])
+    status, data = client.uid("SORT", "(REVERSE ARRIVAL)", "UTF-8", "ALL")
+    assert status == "OK" and len(data[0].split()) == 3
