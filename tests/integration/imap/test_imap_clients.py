@@ -214,7 +214,8 @@ def test_imapclient_sort_and_thread(server: MailServer, addr: str) -> None:
     with IMAPClient(server.imap.host, port=server.imap.port, ssl=False, timeout=TIMEOUT) as client:
         client.login(addr, "pw")
         client.select_folder("INBOX")
-        assert client.has_capability("SORT") and client.has_capability("THREAD=REFERENCES")
+        assert client.has_capability("SORT")
+        assert client.has_capability("THREAD=REFERENCES")
         assert client.sort(["SUBJECT", "REVERSE", "DATE"]) == [3, 4, 2, 1]
         assert client.sort("DISPLAYFROM", ["NOT", "SUBJECT", "lunch"]) == [1, 2, 4]
         assert client.thread() == ((1, 2, 4), (3,))

@@ -465,4 +465,5 @@ def test_sort_and_thread_with_imaplib(connect: Connect, server: MailServer, addr
     assert client.sort("(SUBJECT)", "UTF-8", "ALL") == ("OK", [b"2 1 3"])
     assert client.thread("ORDEREDSUBJECT", "UTF-8", "ALL") == ("OK", [b"(1 3)(2)"])
     status, data = client.uid("SORT", "(REVERSE ARRIVAL)", "UTF-8", "ALL")
-    assert status == "OK" and len(data[0].split()) == 3
+    assert status == "OK"
+    assert len(data[0].split()) == 3

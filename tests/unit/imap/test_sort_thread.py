@@ -137,7 +137,8 @@ def test_sort_and_thread_grammar() -> None:
 )
 def test_bad_sort_and_thread(line: bytes) -> None:
     event = parse_command(line)
-    assert isinstance(event, InvalidCommand) and event.status == "BAD", event
+    assert isinstance(event, InvalidCommand), event
+    assert event.status == "BAD", event
 
 
 def test_sort_charset_unknown_is_badcharset() -> None:
