@@ -66,13 +66,16 @@ def start_to_first_message(runs: int) -> Row:
         return elapsed
 
     ours()  # warm: imports and the process-wide test certificate
+    bare()
+    # Interleaved, so that drift in the machine's load hits both alike.
+    pairs = [(ours(), bare()) for _ in range(runs)]
     return Row(
-        "start to first message accepted (warm process)",
+        "start to first message accepted, every listener on (warm process)",
         "ms",
-        1000 * median_of(runs, ours),
-        1000 * median_of(runs, bare),
+        1000 * statistics.median(o for o, _ in pairs),
+        1000 * statistics.median(b for _, b in pairs),
         "aiosmtpd Controller",
-        "<= 10 ms",
+        "<= 1.2x aiosmtpd",
     )
 
 
