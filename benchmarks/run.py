@@ -18,6 +18,7 @@ GROUPS = {
     "pytest": "benchmarks.bench_pytest",
     "pop3": "benchmarks.bench_pop3",
     "imap": "benchmarks.bench_imap",
+    "http": "benchmarks.bench_http",
 }
 
 

@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from fakemail._sasl import Credentials
     from fakemail._server import Endpoint, MailServer
     from fakemail._smtptypes import Reply, SmtpSessionInfo
-    from fakemail._store import Change, FolderSnapshot, MailItem, MailStore, StoreError
+    from fakemail._store import (
+        Change,
+        FolderSnapshot,
+        MailItem,
+        MailStore,
+        StoreError,
+        Transaction,
+    )
     from fakemail._transcript import Transcript
 
 #: Where each lazily imported public name lives.
@@ -58,6 +65,7 @@ _LAZY = {
     "Reply": "fakemail._smtptypes",
     "SmtpSessionInfo": "fakemail._smtptypes",
     "StoreError": "fakemail._store",
+    "Transaction": "fakemail._store",
     "Transcript": "fakemail._transcript",
     "User": "fakemail._config",
 }
@@ -105,6 +113,7 @@ __all__ = [
     "ServerError",
     "SmtpSessionInfo",
     "StoreError",
+    "Transaction",
     "Transcript",
     "User",
     "WaitTimeout",

@@ -18,6 +18,7 @@ from fakemail._tls import TlsCertificates, certificates
 from fakemail._transcript import TranscriptLog
 
 if TYPE_CHECKING:
+    from fakemail._message import Envelope, Message
     from fakemail._sasl import Credentials
 
 __all__ = ["Backend"]
@@ -88,6 +89,18 @@ class Backend:
         """The account a client that logged in as ``username`` opens (see
         :meth:`Options.account_of <fakemail.Options.account_of>`)."""
         return self._options.account_of(username)
+
+    def deliver(self, raw: bytes, envelope: Envelope) -> Message:
+        """Store one accepted transaction: the plugins route it to mailboxes, the store records
+        it, then ``fakemail_message_stored`` runs (its failure is recorded, not raised: the
+        message is stored). Raises what routing or recording raised (nothing is stored then)."""
+        mailboxes = self.plugins.route(envelope)
+        message = self.store.record(raw, envelope, mailboxes)
+        try:
+            self.plugins.message_stored(message, mailboxes)
+        except Exception as error:
+            self.record_error(error, "fakemail_message_stored hook")
+        return message
 
     def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:
         """Ask the plugins whether a login succeeds; a failing plugin means "no" (recorded)."""

@@ -9,6 +9,7 @@ with no list to keep; flags given on the command line win over the environment.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, NoReturn
 
-from fakemail._config import LISTENERS, STANDALONE_PORTS, User, parse_user
+from fakemail._config import LISTENERS, STANDALONE_PORTS, User, parse_http_auth, parse_user
 from fakemail._exceptions import ConfigError, PortInUse
 from fakemail._matching import summarize_message
 from fakemail._message import Message
@@ -49,6 +50,7 @@ _HINTS: Final = {
     "imaps": "implicit TLS",
     "pop3": "plain, STLS available",
     "pop3s": "implicit TLS",
+    "http": "web UI and Mailpit-compatible API",
 }
 
 #: ``--no-<listener>`` stores this in ``<listener>_port``: the listener is off.
@@ -79,6 +81,13 @@ def _start(server: MailServer) -> MailServer:
 def _user_argument(text: str) -> User:
     try:
         return parse_user(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _http_auth_argument(text: str) -> tuple[str, str]:
+    try:
+        return parse_http_auth(text)
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -162,6 +171,12 @@ def _parsers(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentPars
     )
     serve.add_argument(
         "--require-tls", action="store_true", help="refuse authentication and mail before TLS"
+    )
+    serve.add_argument(
+        "--http-auth",
+        type=_http_auth_argument,
+        metavar="USER:PASSWORD",
+        help="the web UI and HTTP API require these credentials (HTTP Basic auth)",
     )
     serve.add_argument("--max-message-size", type=int, metavar="BYTES", help="largest message")
     serve.add_argument("--hostname", default="localhost", help="name used in greetings")
@@ -307,6 +322,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "require_auth": args.require_auth,
         "auth_accept_any": args.auth_accept_any,
         "require_tls": args.require_tls,
+        "http_auth": args.http_auth,
     }
     for name in LISTENERS:
         options[f"{name}_port"] = _port(args, name)
@@ -363,6 +379,8 @@ def _describe(server: MailServer, ca_path: str) -> str:
     for name, endpoint in server.endpoints.items():
         hint = _HINTS.get(name, "")
         lines.append(f"  {name.upper():<6} {endpoint.host}:{endpoint.port:<6} ({hint})")
+    if server.http_url is not None:
+        lines.append(f"  web UI: {server.http_url}/")
     lines.append(f"  test CA certificate: {ca_path}")
     options = server.options
     if options.relay is not None:
@@ -418,6 +436,24 @@ def _configure_logging(verbose: bool) -> None:
     aiosmtpd.addHandler(handler if verbose else logging.NullHandler())
 
 
+def _exposed_warning(server: MailServer) -> str | None:
+    """A warning when the web UI and API are reachable from other machines without a password
+    (every mail fakemail caught would be readable by anyone on the network)."""
+    endpoint = server.http
+    if endpoint is None or server.options.http_auth is not None:
+        return None
+    try:
+        loopback = ipaddress.ip_address(endpoint.host).is_loopback
+    except ValueError:
+        loopback = endpoint.host == "localhost"
+    if loopback:
+        return None
+    return (
+        f"the web UI and HTTP API on {endpoint.host} can be reached from other machines and "
+        "have no password: anyone there can read every message; add --http-auth USER:PASSWORD"
+    )
+
+
 def _fail(message: str) -> int:
     print(f"fakemail: {message}", file=sys.stderr, flush=True)
     return 2
@@ -458,10 +494,15 @@ def serve(args: argparse.Namespace) -> int:
                     return _fail(f"cannot write the CA certificate to {args.ca_cert}: {error}")
             else:
                 ca_path = str(server.ca_path)
+            warning = _exposed_warning(server)
+            if warning is not None:
+                print(f"fakemail: warning: {warning}", file=sys.stderr, flush=True)
             if args.json:
-                listeners = {
+                listeners: dict[str, dict[str, Any]] = {
                     n: {"host": e.host, "port": e.port} for n, e in server.endpoints.items()
                 }
+                if server.http_url is not None:
+                    listeners["http"]["url"] = server.http_url
                 print(json.dumps({"listeners": listeners, "ca_cert": ca_path}), flush=True)
             else:
                 print(_describe(server, ca_path), flush=True)

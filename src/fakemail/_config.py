@@ -19,11 +19,13 @@ __all__ = [
     "Options",
     "User",
     "Users",
+    "parse_http_auth",
     "parse_user",
 ]
 
-#: Listener names, in the order they are reported.
-LISTENERS: Final = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s")
+#: Listener names, in the order they are reported. ``http`` (the web UI and the HTTP API) is
+#: off by default in-process (``http_port=None``) and on in ``fakemail serve``.
+LISTENERS: Final = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "http")
 
 #: The fixed ports ``fakemail serve`` uses by default (the standard ports plus 1000).
 STANDALONE_PORTS: Final[Mapping[str, int]] = {
@@ -33,6 +35,7 @@ STANDALONE_PORTS: Final[Mapping[str, int]] = {
     "imaps": 1993,
     "pop3": 1110,
     "pop3s": 1995,
+    "http": 8025,  # Mailpit's port: its users' configs already point there
 }
 
 #: Options that decide which sockets are bound; they cannot change on a running server.
@@ -122,6 +125,7 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
     "host": (str,),
     **{f"{name}_port": _PORT for name in LISTENERS},
     "hostname": (str,),
+    "http_auth": (tuple, type(None)),
     "require_auth": (bool,),
     "require_tls": (bool,),
     "auth_accept_any": (bool,),
@@ -160,6 +164,11 @@ class Options:
     imaps_port: int | None = 0
     pop3_port: int | None = 0
     pop3s_port: int | None = 0
+    #: The HTTP listener (web UI, Mailpit-compatible API): off unless given a port.
+    http_port: int | None = None
+    #: ``(user, password)`` the HTTP listener requires (HTTP Basic auth, RFC 7617), or
+    #: ``None`` for none.
+    http_auth: tuple[str, str] | None = None
     #: Name the servers give in greetings.
     hostname: str = "localhost"
     #: Accounts with passwords: ``{"alice@example.com": "s3cret"}``, or :class:`User` values
@@ -230,6 +239,10 @@ class Options:
         for timeout in ("smtp_timeout", "pop3_timeout", "imap_timeout"):
             if getattr(self, timeout) <= 0:
                 raise ConfigError(f"{timeout} must be positive")
+        if self.http_auth is not None and (
+            len(self.http_auth) != 2 or not all(isinstance(p, str) for p in self.http_auth)
+        ):
+            raise ConfigError(f"http_auth must be (user, password) or None, got {self.http_auth!r}")
         object.__setattr__(self, "users", _users(self.users))
         if self.relay is not None:
             # Imported here: the relay client (smtplib, ssl, messages) is not needed to check
@@ -269,6 +282,15 @@ class Options:
                 f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         return dataclasses.replace(self, **changes)
+
+
+def parse_http_auth(text: str) -> tuple[str, str]:
+    """``"user:password"`` as ``(user, password)``; the password may contain colons (RFC 7617
+    §2 forbids a colon in the user-id). Raises :class:`~fakemail.ConfigError` without one."""
+    user, sep, password = text.partition(":")
+    if not sep or not user:
+        raise ConfigError(f"HTTP credentials are USER:PASSWORD, got {text!r}")
+    return user, password
 
 
 def parse_user(text: str) -> User:

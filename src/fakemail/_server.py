@@ -38,11 +38,13 @@ from fakemail._relay import parse_relay
 from fakemail._smtp import SmtpHost
 from fakemail._store import INBOX, MailStore
 from fakemail._transcript import Transcript
-from fakemail._triohost import Listener, TrioHost
+from fakemail._triohost import Listener, Service, TrioHost
 
 __all__ = ["Endpoint", "MailServer"]
 
 DEFAULT_TIMEOUT = 10.0
+#: Listeners whose protocol sessions the trio host serves (HTTP is a service beside them).
+_TRIO_LISTENERS = frozenset({"imap", "imaps", "pop3", "pop3s"})
 
 
 class Endpoint(NamedTuple):
@@ -142,7 +144,7 @@ def _to_bytes(message: bytes | str | email.message.Message) -> bytes:
 
 @final
 class MailServer:
-    """SMTP, SMTPS, IMAP, IMAPS, POP3 and POP3S servers over one in-memory store.
+    """SMTP, SMTPS, IMAP, IMAPS, POP3 and POP3S servers (and optionally HTTP) over one store.
 
     ::
 
@@ -151,7 +153,9 @@ class MailServer:
             server.assert_sent(to="b@example.com")
 
     Every listener binds to ``host`` (127.0.0.1) on a free port unless told otherwise; pass
-    ``<name>_port=None`` to disable one. Options are those of :class:`~fakemail.Options`.
+    ``<name>_port=None`` to disable one. The HTTP listener (web UI and Mailpit-compatible API)
+    is off unless given a port: ``MailServer(http_port=0)``. Options are those of
+    :class:`~fakemail.Options`.
     """
 
     @raised_at_call
@@ -193,7 +197,9 @@ class MailServer:
             }
             smtp_socks = [(sockets[n], n == "smtps") for n in ("smtp", "smtps") if n in sockets]
             self._smtp = SmtpHost(self._backend, smtp_socks)
-            self._trio = TrioHost(self._backend, self._trio_listeners(sockets))
+            self._trio = TrioHost(
+                self._backend, self._trio_listeners(sockets), self._services(sockets)
+            )
             self._start_hosts(self._smtp, self._trio)
         except BaseException:
             self._shutdown()
@@ -210,6 +216,11 @@ class MailServer:
         # IMAP and POP3 are served from their first client on: until then the SMTP loop
         # watches their sockets (bound and listening: clients wait in the backlog), and a run
         # that only sends mail never starts the trio thread, half of a server's start-up.
+        # A host with services (HTTP) starts now: they have no SMTP-watched socket.
+        if trio_host.has_services:
+            smtp.start()
+            trio_host.start()
+            return
         for sock in trio_host.sockets:
             smtp.watch(sock, lambda: trio_host.start(wait=False))
         smtp.start()
@@ -218,8 +229,17 @@ class MailServer:
         return [
             Listener(name, sock, name.endswith("s"), session_factory(name, self._backend))
             for name, sock in sockets.items()
-            if not name.startswith("smtp")
+            if name in _TRIO_LISTENERS
         ]
+
+    def _services(self, sockets: dict[str, socket.socket]) -> list[Service]:
+        if "http" not in sockets:
+            return []
+        # Imported only when HTTP is on: starlette and hypercorn cost nothing otherwise.
+        from fakemail._web._host import web_service
+
+        endpoints = {name: (e.host, e.port) for name, e in self._endpoints.items()}
+        return [web_service(self._backend, sockets["http"], endpoints)]
 
     def stop(self) -> None:
         """Stop every listener and close every connection. Idempotent."""
@@ -302,6 +322,18 @@ class MailServer:
     def pop3s(self) -> Endpoint:
         """The POP3S listener (implicit TLS)."""
         return self._endpoint("pop3s")
+
+    @property
+    def http(self) -> Endpoint | None:
+        """The HTTP listener (web UI, Mailpit-compatible API), or ``None`` when it is off
+        (the default in-process: ``MailServer(http_port=0)`` turns it on)."""
+        return self._endpoints.get("http")
+
+    @property
+    def http_url(self) -> str | None:
+        """``http://host:port`` of the HTTP listener, or ``None`` when it is off."""
+        endpoint = self._endpoints.get("http")
+        return endpoint.url("http") if endpoint is not None else None
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:

@@ -188,15 +188,10 @@ class _Handler:
             return reply
         backend = self.backend
         try:
-            mailboxes = backend.plugins.route(ours)
-            message = backend.store.record(raw, ours, mailboxes)
+            message = backend.deliver(raw, ours)
         except Exception as error:
             backend.record_error(error, "SMTP delivery")
             return _TEMPFAIL
-        try:
-            backend.plugins.message_stored(message, mailboxes)
-        except Exception as error:  # stored already: report, but do not invite a resend
-            backend.record_error(error, "fakemail_message_stored hook")
         return reply or f"250 2.0.0 OK: queued as {message.seq}"
 
     async def handle_exception(self, error: Exception) -> str:

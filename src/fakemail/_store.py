@@ -15,9 +15,25 @@ Invariants:
 2. Reads return snapshots (tuples of immutable objects): callers may iterate while servers
    write. Flag changes replace a :class:`MailItem` rather than mutating it.
 3. Every mutation bumps :attr:`MailStore.version`, wakes :meth:`MailStore.wait` and then, after
-   the lock is released, calls the change listeners with the accounts touched.
+   the lock is released, calls the change listeners with a :class:`Change` saying what changed
+   (accounts touched; transactions new, updated or deleted; everything cleared).
 4. A refused call (:class:`StoreError`) changes nothing, not even by creating the account it
    named; writing into a new address (delivery, append, create folder) creates its account.
+
+Transaction state (the HTTP API's view, Mailpit's model): each transaction has a
+:class:`Transaction` snapshot with a stable ID (``str``, unique for the store's life: IDs are
+never reused, also not after :meth:`MailStore.clear`), a read flag and tags. Read state and tags
+are mirrored to the mailbox copies and back:
+
+* marking a transaction read or unread (:meth:`MailStore.set_read`) sets or removes ``\\Seen``
+  on every copy of it, in every account and folder;
+* setting its tags (:meth:`MailStore.set_tags`) replaces the keywords of every copy with the
+  tags that are valid IMAP keywords (tags with spaces stay HTTP-only);
+* an IMAP client changing ``\\Seen`` or keywords on a copy (:meth:`MailStore.set_flags`)
+  changes the transaction: read follows that copy's ``\\Seen``, added keywords become tags and
+  removed ones stop being tags (other copies are left as they are);
+* deleting a transaction (:meth:`MailStore.delete_transactions`) removes it and expunges every
+  copy of it; expunging a copy over IMAP or POP3 leaves the transaction.
 """
 
 from __future__ import annotations
@@ -25,13 +41,14 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Final, Literal, final
 
 from fakemail._exceptions import FakemailError
 from fakemail._message import Envelope, Message, normalize_address
+from fakemail._tags import clean_tag, clean_tags, initial_tags, is_keyword, sorted_tags
 
 __all__ = [
     "DEFAULT_FOLDERS",
@@ -44,6 +61,7 @@ __all__ = [
     "MailStore",
     "StoreError",
     "StoreState",
+    "Transaction",
 ]
 
 INBOX: Final = "INBOX"
@@ -58,6 +76,7 @@ DEFAULT_FOLDERS: Final[tuple[tuple[str, str | None], ...]] = (
 )
 _EMPTY: Final[frozenset[str]] = frozenset()
 _DEFAULT_NAMES: Final = frozenset(name for name, _ in DEFAULT_FOLDERS)
+_SEEN: Final = "\\Seen"
 _UIDVALIDITY: Final = itertools.count(int(time.time()) & 0x3FFFFFFF)
 
 
@@ -113,13 +132,36 @@ class FolderSnapshot:
 
 @final
 @dataclass(frozen=True, slots=True)
+class Transaction:
+    """One SMTP transaction's state as the HTTP API sees it (a snapshot)."""
+
+    #: Stable ID, unique for the store's life (never reused).
+    id: str
+    message: Message
+    #: Read (Mailpit's ``Read``), mirrored with ``\\Seen`` on the mailbox copies.
+    read: bool
+    #: Tags, sorted case-insensitively; those valid as IMAP keywords mirror the copies' keywords.
+    tags: tuple[str, ...]
+
+
+@final
+@dataclass(frozen=True, slots=True)
 class Change:
     """What a mutation touched, passed to change listeners."""
 
     #: Normalised addresses of the accounts changed (empty for transaction-only changes).
     accounts: frozenset[str]
-    #: Whether the whole store was cleared.
+    #: Whether the whole store was cleared (every transaction and account is gone).
     is_clear: bool = False
+    #: IDs of transactions recorded by this change.
+    new: tuple[str, ...] = ()
+    #: IDs of transactions whose read state or tags changed.
+    updated: tuple[str, ...] = ()
+    #: IDs of transactions deleted.
+    deleted: tuple[str, ...] = ()
+    #: Whether every transaction was deleted (:meth:`MailStore.delete_transactions`); a
+    #: :meth:`MailStore.clear` says :attr:`is_clear` instead.
+    truncated: bool = False
 
 
 @final
@@ -203,6 +245,12 @@ class MailStore:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._transactions: list[Message] = []
+        # Transaction state by ID (insertion order = arrival order), and the ID of each
+        # transaction's message (keyed by the object: message numbers restart on clear()).
+        self._states: dict[str, Transaction] = {}
+        self._ids: dict[Message, str] = {}
+        # Transaction IDs never repeat for this store, also across clear().
+        self._next_id = itertools.count(1)
         self._accounts: dict[str, _Account] = {}
         self._listeners: list[Callable[[Change], None]] = []
         self._seq = itertools.count(1)
@@ -241,11 +289,27 @@ class MailStore:
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
 
-    def _changed(self, accounts: Iterable[str], *, is_clear: bool = False) -> Change:
+    def _changed(
+        self,
+        accounts: Iterable[str],
+        *,
+        is_clear: bool = False,
+        new: tuple[str, ...] = (),
+        updated: Iterable[str] = (),
+        deleted: tuple[str, ...] = (),
+        truncated: bool = False,
+    ) -> Change:
         # Caller holds the lock.
         self._version += 1
         self._cond.notify_all()
-        return Change(frozenset(accounts), is_clear)
+        return Change(
+            frozenset(accounts),
+            is_clear,
+            new,
+            tuple(dict.fromkeys(updated)),
+            deleted,
+            truncated,
+        )
 
     def _notify(self, change: Change) -> None:
         # Caller must NOT hold the lock (invariant 3).
@@ -273,18 +337,169 @@ class MailStore:
         All or nothing: the transaction and every copy appear together to readers.
         """
         when = received_at or datetime.now(timezone.utc)
+        # Before taking the lock: this may parse the headers (only when they name X-Tags).
+        tags = initial_tags(raw, envelope)
+        keywords = frozenset(t for t in tags if is_keyword(t)) or _EMPTY
         with self._lock:
             message = Message(raw, envelope, when, next(self._seq))
             keys: dict[str, None] = {}
             for address in mailboxes:
                 account = self._account(address)
                 if account.address not in keys:  # one copy per mailbox, however often named
-                    self._add(account.folders[INBOX], message, _EMPTY, when)
+                    self._add(account.folders[INBOX], message, keywords, when)
                     keys[account.address] = None
             self._transactions.append(message)
-            change = self._changed(keys)
+            state = Transaction(str(next(self._next_id)), message, False, tags)
+            self._states[state.id] = state
+            self._ids[message] = state.id
+            change = self._changed(keys, new=(state.id,))
         self._notify(change)
         return message
+
+    # ------------------------------------------------------------------ transaction state
+
+    @property
+    def transactions(self) -> tuple[Transaction, ...]:
+        """Every transaction's state, in arrival order (a snapshot; cheap)."""
+        with self._lock:
+            return tuple(self._states.values())
+
+    def transaction(self, id: str) -> Transaction | None:
+        """The transaction with this ID, or ``None`` (never stored, or deleted)."""
+        with self._lock:
+            return self._states.get(id)
+
+    def id_of(self, message: Message) -> str | None:
+        """The ID of the transaction that stored ``message``, or ``None`` (not a transaction,
+        or deleted)."""
+        with self._lock:
+            return self._ids.get(message)
+
+    def _copies(self, messages: Container[Message]) -> Iterable[tuple[str, _Folder, MailItem]]:
+        # Caller holds the lock. Every mailbox copy of the given transactions.
+        for account in self._accounts.values():
+            for folder in account.folders.values():
+                for item in folder.items.values():
+                    if item.message in messages:
+                        yield account.address, folder, item
+
+    def _mirror(
+        self, states: dict[Message, Transaction], *, seen: bool, keywords: bool
+    ) -> set[str]:
+        # Caller holds the lock: make the copies' \Seen (and/or keywords) say what each
+        # transaction says. Returns the accounts touched.
+        touched: set[str] = set()
+        for address, folder, item in list(self._copies(states)):
+            state = states[item.message]
+            flags = set(item.flags)
+            if seen:
+                flags.discard(_SEEN)
+                if state.read:
+                    flags.add(_SEEN)
+            if keywords:
+                flags = {f for f in flags if f.startswith("\\")}
+                flags.update(t for t in state.tags if is_keyword(t))
+            if flags != item.flags:
+                folder.modseq += 1
+                new = frozenset(flags) or _EMPTY
+                folder.items[item.uid] = replace(item, flags=new, modseq=folder.modseq)
+                touched.add(address)
+        return touched
+
+    def _update(
+        self, states: Iterable[Transaction], *, seen: bool, keywords: bool
+    ) -> Change | None:
+        # Caller holds the lock: keep the changed states and mirror them to the copies.
+        changed = {s.message: s for s in states if self._states.get(s.id) != s}
+        if not changed:
+            return None
+        self._states.update((s.id, s) for s in changed.values())
+        touched = self._mirror(changed, seen=seen, keywords=keywords)
+        return self._changed(touched, updated=[s.id for s in changed.values()])
+
+    def _selected(self, ids: Iterable[str] | None) -> list[Transaction]:
+        # Caller holds the lock. None selects every transaction; unknown IDs are skipped.
+        if ids is None:
+            return list(self._states.values())
+        found = []
+        for id in ids:
+            if state := self._states.get(id):
+                found.append(state)
+        return found
+
+    def set_read(self, ids: Iterable[str] | None, read: bool) -> tuple[str, ...]:
+        """Mark transactions read or unread (``None``: all), and ``\\Seen`` on their copies.
+
+        Returns the IDs whose state changed (unknown IDs are ignored).
+        """
+        with self._lock:
+            states = [replace(s, read=read) for s in self._selected(ids) if s.read != read]
+            change = self._update(states, seen=True, keywords=False)
+        if change:
+            self._notify(change)
+        return change.updated if change else ()
+
+    def set_tags(self, ids: Iterable[str] | None, tags: Iterable[str]) -> tuple[str, ...]:
+        """Replace the tags of transactions (``None``: all), and the keywords of their copies.
+
+        Tags are cleaned (:func:`fakemail._tags.clean_tags`). Returns the IDs changed.
+        """
+        wanted = clean_tags(tags)
+        with self._lock:
+            states = [replace(s, tags=wanted) for s in self._selected(ids)]
+            change = self._update(states, seen=False, keywords=True)
+        if change:
+            self._notify(change)
+        return change.updated if change else ()
+
+    def rename_tag(self, old: str, new: str) -> tuple[str, ...]:
+        """Rename a tag (compared case-insensitively) on every transaction; returns the IDs
+        changed. Renaming to a tag already there merges them."""
+        return self._retag(old, new)
+
+    def delete_tag(self, tag: str) -> tuple[str, ...]:
+        """Remove a tag (compared case-insensitively) from every transaction; returns the IDs
+        changed."""
+        return self._retag(tag, None)
+
+    def _retag(self, old: str, new: str | None) -> tuple[str, ...]:
+        # The name as given matches too: a tag that came from an IMAP keyword ("$Forwarded")
+        # is not a cleaned name.
+        targets = {old.lower(), clean_tag(old).lower()} - {""}
+        added = clean_tags([new]) if new is not None else ()
+        with self._lock:
+            states = []
+            for state in self._states.values():
+                kept = [t for t in state.tags if t.lower() not in targets]
+                if len(kept) != len(state.tags):
+                    states.append(replace(state, tags=sorted_tags([*kept, *added])))
+            change = self._update(states, seen=False, keywords=True)
+        if change:
+            self._notify(change)
+        return change.updated if change else ()
+
+    def delete_transactions(self, ids: Iterable[str] | None) -> tuple[str, ...]:
+        """Delete transactions (``None``: all) and expunge every mailbox copy of them.
+
+        Returns the IDs deleted (unknown IDs are ignored).
+        """
+        with self._lock:
+            gone = {s.message: s.id for s in self._selected(ids)}
+            if not gone:
+                return ()
+            touched: set[str] = set()
+            for address, folder, item in list(self._copies(gone)):
+                del folder.items[item.uid]
+                folder.modseq += 1
+                touched.add(address)
+            for message, id in gone.items():
+                del self._states[id]
+                del self._ids[message]
+            self._transactions = [m for m in self._transactions if m not in gone]
+            deleted = tuple(gone.values())
+            change = self._changed(touched, deleted=deleted, truncated=not self._states)
+        self._notify(change)
+        return deleted
 
     # ------------------------------------------------------------------ accounts
 
@@ -517,6 +732,7 @@ class MailStore:
             target = self._folder(address, folder)
             result = []
             changed = False
+            updated: list[str] = []
             for uid in uids:
                 item = target.items.get(uid)
                 if item is None:
@@ -532,14 +748,38 @@ class MailStore:
                     new = wanted
                 if new != item.flags:
                     target.modseq += 1
+                    updated.extend(self._follow_copy(item.message, item.flags, new))
                     item = replace(item, flags=new or _EMPTY, modseq=target.modseq)
                     target.items[uid] = item
                     changed = True
                 result.append(item)
-            change = self._changed([normalize_address(address)]) if changed else None
+            change = (
+                self._changed([normalize_address(address)], updated=updated) if changed else None
+            )
         if change:
             self._notify(change)
         return tuple(result)
+
+    def _follow_copy(self, message: Message, old: frozenset[str], new: frozenset[str]) -> list[str]:
+        # Caller holds the lock: an IMAP client changed a copy's flags; the transaction's
+        # read state and tags follow (the other copies are left alone). Returns its ID if changed.
+        id = self._ids.get(message)
+        state = self._states.get(id) if id is not None else None
+        if state is None:
+            return []
+        keywords_old = {f for f in old if not f.startswith("\\")}
+        keywords_new = {f for f in new if not f.startswith("\\")}
+        removed = {k.lower() for k in keywords_old - keywords_new}
+        # Keywords become tags as they are spelled (not cleaned: "$Forwarded" stays itself).
+        tags = sorted_tags(
+            [*(t for t in state.tags if t.lower() not in removed), *(keywords_new - keywords_old)]
+        )
+        read = (_SEEN in new) if (_SEEN in old) != (_SEEN in new) else state.read
+        follow = replace(state, read=read, tags=tags)
+        if follow == state:
+            return []
+        self._states[state.id] = follow
+        return [state.id]
 
     def expunge(self, address: str, folder: str, uids: Iterable[int]) -> tuple[int, ...]:
         """Remove messages by UID; returns the UIDs actually removed, ascending."""
@@ -624,6 +864,8 @@ class MailStore:
         Folder UIDVALIDITYs never repeat."""
         with self._lock:
             self._transactions = []
+            self._states = {}
+            self._ids = {}
             self._accounts = {}
             # Message numbers start again: a test's first message is #1 after the reset.
             self._seq = itertools.count(1)
@@ -672,6 +914,19 @@ class MailStore:
                 key = normalize_address(account.address)
                 accounts[key] = _Account(key, folders, set(account.subscriptions))
             self._transactions = list(state.transactions)
+            # Loaded transactions get new IDs (IDs are this store's), unread, with the tags
+            # they arrived with.
+            self._states = {}
+            self._ids = {}
+            for message in self._transactions:
+                loaded = Transaction(
+                    str(next(self._next_id)),
+                    message,
+                    False,
+                    initial_tags(message.raw, message.envelope),
+                )
+                self._states[loaded.id] = loaded
+                self._ids[message] = loaded.id
             self._accounts = accounts
             self._uidvalidity = _uidvalidities(highest)
             seqs = [m.seq for m in state.transactions]

@@ -16,9 +16,9 @@ import logging
 import math
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, final
+from typing import Final, Protocol, TypeAlias, final
 
 import trio
 
@@ -27,7 +27,15 @@ from fakemail._store import Change
 from fakemail._tls import HANDSHAKE_TIMEOUT, handshake_failure
 from fakemail._transcript import Transcript
 
-__all__ = ["ConnectionInfo", "HostedSession", "Listener", "SessionFactory", "TrioHost"]
+__all__ = [
+    "SERVICE_GRACE",
+    "ConnectionInfo",
+    "HostedSession",
+    "Listener",
+    "Service",
+    "SessionFactory",
+    "TrioHost",
+]
 
 log = logging.getLogger("fakemail")
 
@@ -92,6 +100,14 @@ class HostedSession(Protocol):
 
 
 SessionFactory = Callable[[ConnectionInfo], HostedSession]
+
+#: A task served beside the listeners (the HTTP listener): ``await service(stopping,
+#: task_status)`` calls ``task_status.started()`` once it serves, and returns soon after
+#: ``stopping`` is set (it is cancelled :data:`SERVICE_GRACE` seconds later if not).
+Service: TypeAlias = Callable[[trio.Event, trio.TaskStatus[None]], Awaitable[None]]
+
+#: Seconds services get to finish after the host is told to stop.
+SERVICE_GRACE: Final = 3.0
 
 
 async def _tls_handshake(
@@ -248,9 +264,17 @@ class _Drop(Exception):
 class TrioHost:
     """Serves :class:`Listener` sockets on a trio loop in a background thread."""
 
-    def __init__(self, backend: Backend, listeners: Sequence[Listener]) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        listeners: Sequence[Listener],
+        services: Sequence[Service] = (),
+    ) -> None:
         self.backend = backend
         self._listeners = list(listeners)
+        self._services = list(services)
+        self._stopping: trio.Event | None = None
+        self._protocols: trio.CancelScope | None = None
         self._connections: dict[str, set[_Connection]] = {lst.name: set() for lst in listeners}
         self._token: trio.lowlevel.TrioToken | None = None
         self._cancel: trio.CancelScope | None = None
@@ -268,6 +292,11 @@ class TrioHost:
     def sockets(self) -> list[socket.socket]:
         """The listening sockets served."""
         return [listener.sock for listener in self._listeners]
+
+    @property
+    def has_services(self) -> bool:
+        """Whether services (HTTP) run beside the listeners: the host must start at once."""
+        return bool(self._services)
 
     def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
         """Start the trio thread and begin accepting; raises what startup raised.
@@ -303,11 +332,24 @@ class TrioHost:
                 sock.close()
             return
         self._ready.wait(timeout)  # a host started lazily may be starting just now
-        token, cancel = self._token, self._cancel
-        if token is not None and cancel is not None and self._thread.is_alive():
+        token = self._token
+        if token is not None and self._thread.is_alive():
             with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(cancel.cancel, trio_token=token)
+                trio.from_thread.run_sync(self._begin_stop, trio_token=token)
         self._thread.join(timeout)
+
+    def _begin_stop(self) -> None:
+        # Connections of the protocol listeners end at once (as before services existed);
+        # services get a grace period to finish gracefully, then are cancelled too.
+        if self._protocols is not None:
+            self._protocols.cancel()
+        if self._cancel is None:
+            return
+        if self._services and self._stopping is not None:
+            self._stopping.set()
+            self._cancel.deadline = trio.current_time() + SERVICE_GRACE
+        else:
+            self._cancel.cancel()
 
     def _run(self) -> None:
         try:
@@ -330,8 +372,18 @@ class TrioHost:
 
     async def _main(self) -> None:
         self._token = trio.lowlevel.current_trio_token()
+        self._stopping = trio.Event()
         with trio.CancelScope() as cancel:
             self._cancel = cancel
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self._serve_listeners)
+                for service in self._services:
+                    await nursery.start(service, self._stopping)
+                self._ready.set()
+
+    async def _serve_listeners(self, task_status: trio.TaskStatus[None]) -> None:
+        with trio.CancelScope() as scope:
+            self._protocols = scope
             async with trio.open_nursery() as nursery:
                 for listener in self._listeners:
                     trio_sock = trio.socket.from_stdlib_socket(listener.sock)
@@ -340,7 +392,7 @@ class TrioHost:
                         self._handler(listener),
                         [trio.SocketListener(trio_sock)],
                     )
-                self._ready.set()
+                task_status.started()
 
     # ------------------------------------------------------------------ store wake-ups
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -418,7 +419,7 @@ def test_free_ports_keep_a_port_given_and_no_listener_turns_one_off(
         fixed = probe.getsockname()[1]
     server = serve("--free-ports", "--smtp-port", str(fixed), "--no-smtps", "--no-pop3s")
     endpoints = server.ready_text()
-    assert set(endpoints) == {"smtp", "imap", "imaps", "pop3"}
+    assert set(endpoints) == {"smtp", "imap", "imaps", "pop3", "http"}
     assert endpoints["smtp"] == ("127.0.0.1", fixed)
     _send(*endpoints["smtp"])
     assert server.stop() == 0
@@ -543,3 +544,21 @@ def test_the_shell_script_example_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "round trip OK: SMTP in, POP3 out"
+
+
+def test_http_listener_in_banner_json_and_serving(serve: Callable[..., Serve]) -> None:
+    server = serve("--free-ports")
+    lines = []
+    while (line := server.stdout.next()) != "Press Ctrl-C to stop.":
+        assert line is not None, server.stderr.rest()
+        lines.append(line)
+    [url_line] = [line for line in lines if line.startswith("  web UI: ")]
+    url = url_line.split(": ", 1)[1].rstrip("/")
+    assert url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(f"{url}/livez", timeout=TIMEOUT) as response:
+        assert response.read() == b"ok"
+    assert server.stop() == 0
+    as_json = serve("--json", "--free-ports", "--http-auth", "ann:pw")
+    http = as_json.ready_json()["listeners"]["http"]
+    assert http["url"] == f"http://127.0.0.1:{http['port']}"
+    assert as_json.stop() == 0

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from types import SimpleNamespace
 
 import pytest
 
 from fakemail._cli import (
     ENVIRONMENT_PREFIX,
     Parsers,
+    _exposed_warning,
     _options,
     _parsers,
     environment_defaults,
     environment_name,
     parse_arguments,
 )
-from fakemail._config import LISTENERS, STANDALONE_PORTS, User
+from fakemail._config import LISTENERS, STANDALONE_PORTS, Options, User
+from fakemail._server import Endpoint
 
 
 def test_every_serve_flag_has_a_variable() -> None:
@@ -118,3 +121,42 @@ def test_ports_default_free_or_off() -> None:
     # The command line decides a listener's port over either variable.
     assert ports("--imap-port", "1", FAKEMAIL_NO_IMAP="1")["imap"] == 1
     assert ports("--no-imap", FAKEMAIL_IMAP_PORT="1")["imap"] is None
+
+
+def test_http_auth_flag_and_variable() -> None:
+    def auth(*argv: str, **environ: str) -> object:
+        return _options(parse_arguments(["serve", *argv], environ))["http_auth"]
+
+    assert auth() is None
+    assert auth("--http-auth", "ann:pa:ss") == ("ann", "pa:ss")  # the password may have colons
+    assert auth(FAKEMAIL_HTTP_AUTH="bob:pw") == ("bob", "pw")
+    assert _options(parse_arguments(["serve", "--no-http"], {}))["http_port"] is None
+
+
+@pytest.mark.parametrize("text", ["no-colon", ":password"])
+def test_bad_http_auth_is_a_usage_error(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse_arguments(["serve", "--http-auth", text], {})
+    assert exit_.value.code == 2
+    assert "HTTP credentials are USER:PASSWORD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "auth", "warns"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", None, False),
+        ("localhost", None, False),
+        ("0.0.0.0", None, True),
+        ("192.0.2.1", None, True),
+        ("0.0.0.0", ("ann", "pw"), False),
+    ],
+)
+def test_http_exposed_without_auth_warns(
+    host: str, auth: tuple[str, str] | None, warns: bool
+) -> None:
+    server = SimpleNamespace(http=Endpoint(host, 8025), options=Options(http_auth=auth))
+    warning = _exposed_warning(server)  # type: ignore[arg-type]
+    assert (warning is not None) == warns
+    if warning:
+        assert "--http-auth USER:PASSWORD" in warning

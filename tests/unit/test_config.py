@@ -45,11 +45,12 @@ def test_defaults() -> None:
 
 
 def test_listener_names() -> None:
-    assert LISTENERS == ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s")
+    assert LISTENERS == ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "http")
     assert set(STANDALONE_PORTS) == set(LISTENERS)
     assert len(set(STANDALONE_PORTS.values())) == len(LISTENERS)
     assert {"host", "smtp_port", "pop3s_port"} <= LISTENER_OPTIONS
-    assert len(LISTENER_OPTIONS) == 7
+    assert len(LISTENER_OPTIONS) == 8
+    assert Options().http_port is None  # off in-process unless asked for
     fields = {f.name for f in dataclasses.fields(Options)}
     assert fields >= LISTENER_OPTIONS
 
@@ -208,5 +209,5 @@ def test_replace_unknown_names() -> None:
         Options().replace(require_ssl=True, colour="red")
     text = str(info.value)
     assert text.startswith("unknown option(s) colour, require_ssl; known: ")
-    assert "host, hostname, imap_port" in text
+    assert "host, hostname, http_auth, http_port, imap_port" in text
     assert "users" in text

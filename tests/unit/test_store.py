@@ -542,7 +542,7 @@ def test_listener_receives_touched_accounts(store: MailStore) -> None:
     remove()
     store.append("c@x.org", INBOX, message())
     assert changes == [
-        Change(frozenset({"a@x.org", "b@x.org"})),
+        Change(frozenset({"a@x.org", "b@x.org"}), new=("1",)),  # the transaction's ID
         Change(frozenset({"c@x.org"})),
         Change(frozenset({"c@x.org"})),  # the subscription
     ]
