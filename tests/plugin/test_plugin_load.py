@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 #: Modules a run without fakemail fixtures must not import (trio itself is checked with
-#: pytest-trio disabled, since that plugin imports it).
+#: pytest-trio and anyio's plugin disabled, since both import it: anyio comes with starlette).
 HEAVY = (
     "trio",
     "aiosmtpd",
@@ -42,7 +42,9 @@ def test_a_run_without_fakemail_fixtures_imports_no_server(pytester: pytest.Pyte
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-s", "-p", "no:trio", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-s", "-p", "no:trio", "-p", "no:anyio", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)
     result.stdout.re_match_lines([r".*HEAVY: \[\]$"])
     # The marker and options are registered all the same.
@@ -76,6 +78,8 @@ def test_the_first_fixture_brings_the_server(pytester: pytest.Pytester) -> None:
             fakemail.assert_sent(to="b@example.com")
         """
     )
-    result = pytester.runpytest_subprocess("-s", "-p", "no:trio", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-s", "-p", "no:trio", "-p", "no:anyio", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=2)
     result.stdout.re_match_lines([r".*HEAVY: \[.*'aiosmtpd', .*'fakemail._server', .*\]$"])
