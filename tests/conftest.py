@@ -8,6 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+# pytester's in-process runs restore sys.modules afterwards, dropping modules first imported
+# inside them. The web room (and starlette) is imported lazily, so without this import an
+# in-process run could import it, be undone, and leave two copies of starlette in one worker
+# (its routing enums then compare unequal and every request is redirected).
+import fakemail._web._app  # noqa: F401
 from fakemail._server import MailServer
 
 # Hypothesis's per-example deadline and "too slow" health check are stopwatches: on a loaded
