@@ -19,6 +19,7 @@ GROUPS = {
     "pop3": "benchmarks.bench_pop3",
     "imap": "benchmarks.bench_imap",
     "http": "benchmarks.bench_http",
+    "ui": "benchmarks.bench_ui",
 }
 
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, final
 from fakemail._address import normalize_address
 from fakemail._mime import header_end
 
-__all__ = ["Attachment", "Envelope", "Headers", "Message", "normalize_address"]
+__all__ = ["Attachment", "Envelope", "Headers", "Message", "find_links", "normalize_address"]
 
 T = TypeVar("T")
 
@@ -174,6 +174,22 @@ class _LinkCollector(HTMLParser):
         for name, value in attrs:
             if name in ("href", "src") and value and re.match(r"https?://", value, re.I):
                 self.links.append(value.strip())
+
+
+def find_links(text: str | None, html: str | None) -> tuple[str, ...]:
+    """http(s) URLs in a text and an HTML body, in order, without duplicates (what
+    :attr:`Message.links` gives; for callers that decoded the bodies another way)."""
+    urls: list[str] = []
+    if text:
+        urls.extend(m.group(0).rstrip(_TRAILING_PUNCT) for m in _URL_RE.finditer(text))
+    if html:
+        collector = _LinkCollector()
+        collector.feed(html)
+        collector.close()
+        urls.extend(collector.links)
+        text_only = html_lib.unescape(re.sub(r"<[^>]*>", " ", html))
+        urls.extend(m.group(0).rstrip(_TRAILING_PUNCT) for m in _URL_RE.finditer(text_only))
+    return tuple(dict.fromkeys(urls))
 
 
 @final
@@ -415,15 +431,4 @@ class Message:
     @property
     def links(self) -> tuple[str, ...]:
         """http(s) URLs in the text and HTML bodies, in order, without duplicates."""
-        urls: list[str] = []
-        if self.text:
-            for match in _URL_RE.finditer(self.text):
-                urls.append(match.group(0).rstrip(_TRAILING_PUNCT))
-        if self.html:
-            collector = _LinkCollector()
-            collector.feed(self.html)
-            collector.close()
-            urls.extend(collector.links)
-            text_only = html_lib.unescape(re.sub(r"<[^>]*>", " ", self.html))
-            urls.extend(m.group(0).rstrip(_TRAILING_PUNCT) for m in _URL_RE.finditer(text_only))
-        return tuple(dict.fromkeys(urls))
+        return find_links(self.text, self.html)

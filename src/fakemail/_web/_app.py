@@ -22,12 +22,14 @@ from fakemail._web import (
     _events,
     _health,
     _info,
+    _inspect,
     _message,
     _messages,
     _part,
     _search,
     _send,
     _tags,
+    _ui,
     _view,
 )
 from fakemail._web._body import TooLarge
@@ -49,6 +51,8 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     _tags,
     _view,
     _events,
+    _inspect,
+    _ui,
 )
 
 #: Headers on every response: browsers must not guess types of mail content (nosniff), and
