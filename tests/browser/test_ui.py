@@ -199,6 +199,19 @@ def test_folder_view_shows_flags_and_appended_mail(page: Page, server: MailServe
     open_message(page, "Over SMTP")
 
 
+def test_sessions_show_recent_transcripts(page: Page, server: MailServer) -> None:
+    send(server, mail("In a session"))
+    page.wait_for_selector(row(page, "In a session"))
+
+    page.click("#nav-sessions")
+
+    page.wait_for_selector("#nav-sessions.active")
+    page.wait_for_selector(".session.active:has(.chip.proto:text-is('smtp'))")
+    transcript = page.wait_for_selector("pre.transcript").text_content() or ""
+    assert "Subject: In a session" in transcript
+    assert "S: 221" in transcript
+
+
 def test_mark_unread_and_read(page: Page, server: MailServer) -> None:
     send(server, mail("Toggle me"))
     open_message(page, "Toggle me")

@@ -160,7 +160,10 @@ function renderRow(el, index) {
 
 function updateListChrome() {
   const source = state.source;
-  if (!source) return;
+  if (!source) {
+    updateNav();
+    return;
+  }
   const route = state.route;
   let title = "All mail";
   if (route.kind === "search") title = `Search: ${route.query}`;
@@ -180,6 +183,12 @@ function updateListChrome() {
   $("delete-all").hidden = !mailpit || source.total === 0;
   $("mark-all-read").hidden = !mailpit || source.unread === 0;
   $("delete-all").textContent = route.kind === "search" ? "Delete matches" : "Delete all";
+  updateNav();
+}
+
+/** Highlight the sidebar entry of the list shown. */
+function updateNav() {
+  const route = state.route;
   for (const [id, active] of [
     ["nav-all", route.kind === "all"],
     ["nav-unread", route.kind === "search" && route.query === "is:unread"],
