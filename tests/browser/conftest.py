@@ -4,8 +4,8 @@ for Python pointed at that browser, so nothing downloads a browser of its own.
 Skipped, with the reason, only when no Chromium is installed; ``.ci/run`` installs it and sets
 ``FAKEMAIL_BROWSER_REQUIRED=1``, which turns that skip into a failure. Set ``FAKEMAIL_CHROMIUM``
 to use another binary. Screenshots are saved under the directory
-``FAKEMAIL_ARTIFACTS`` names, else ``<pytest basetemp>/browser-artifacts``; its path is printed
-at the end of the run.
+``FAKEMAIL_ARTIFACTS`` names, else ``build/browser-artifacts`` (git-ignored); the path is
+printed at the end of the run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 TIMEOUT_MS = 15_000
 
 _CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "chromium", "chromium-browser")
-_artifacts: list[Path] = []
+
+
+def artifacts_path(config: pytest.Config) -> Path:
+    """Where the screenshots go (the same in every xdist worker and the controller)."""
+    named = os.environ.get("FAKEMAIL_ARTIFACTS")
+    return Path(named) if named else config.rootpath / "build" / "browser-artifacts"
 
 
 def chromium_path() -> str | None:
@@ -74,12 +79,10 @@ def server(ui_server: MailServer) -> MailServer:
 
 
 @pytest.fixture(scope="session")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def artifacts(pytestconfig: pytest.Config) -> Path:
     """Where screenshots go."""
-    named = os.environ.get("FAKEMAIL_ARTIFACTS")
-    path = Path(named) if named else tmp_path_factory.getbasetemp() / "browser-artifacts"
+    path = artifacts_path(pytestconfig)
     path.mkdir(parents=True, exist_ok=True)
-    _artifacts.append(path)
     return path
 
 
@@ -120,7 +123,8 @@ def page(browser: Browser, server: MailServer, console: Console) -> Iterator[Pag
     assert console.errors == [], "uncaught errors in the page's scripts"
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say where the screenshots are."""
-    for path in _artifacts:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say where the screenshots are, if any were taken."""
+    path = artifacts_path(config)
+    if path.is_dir() and any(path.iterdir()):
         terminalreporter.write_line(f"browser test screenshots: {path}")
