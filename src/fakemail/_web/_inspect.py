@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from fakemail._message import Message, find_links
-from fakemail._store import FolderSnapshot, MailItem, StoreError, Transaction, transaction_id
+from fakemail._store import FolderSnapshot, MailItem, StoreError, Transaction
 from fakemail._transcript import Transcript
 from fakemail._web._context import WebContext
 from fakemail._web._json import JSONResponse, error
@@ -68,11 +68,10 @@ def _static_item(message: Message) -> dict[str, Any]:
 
 def _item_json(ctx: WebContext, item: MailItem) -> dict[str, Any]:
     message = item.message
-    id = transaction_id(message)
     return {
         "uid": item.uid,
         # Mail put in over IMAP APPEND (or by deliver()) is no SMTP transaction: no HTTP ID.
-        "id": id if ctx.store.transaction(id) is not None else None,
+        "id": ctx.store.id_of(message),
         "flags": sorted(item.flags),
         "internal_date": rfc3339(item.internal_date),
         **message.derived("ui.folder_item", _static_item),
