@@ -45,9 +45,13 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop on the main thread while it
+    runs, and the worker's later tests (``trio.run``, ``asyncio.run``) would run inside it.
+    """
     executable = chromium_path()
     if executable is None:
         reason = "no Chromium found (apt-get install chromium, or set FAKEMAIL_CHROMIUM)"
