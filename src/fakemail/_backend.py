@@ -7,9 +7,12 @@ trio host, so that neither depends on the server module (imports point one way).
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from typing import TYPE_CHECKING, final
+from enum import Enum, unique
+from typing import TYPE_CHECKING, Final, final
 
+from fakemail._address import normalize_address
 from fakemail._config import Options
 from fakemail._exceptions import ConfigError
 from fakemail._plugins import Plugins
@@ -21,7 +24,18 @@ if TYPE_CHECKING:
     from fakemail._message import Envelope, Message
     from fakemail._sasl import Credentials
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "Refusal"]
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@unique
+class Refusal(Enum):
+    """Why :meth:`Backend.log_in` refused a login; the value is the text to answer with."""
+
+    CREDENTIALS = "invalid user name or password"
+    AUTHORIZATION = "cannot act as another user"
+
 
 log = logging.getLogger("fakemail")
 
@@ -85,11 +99,6 @@ class Backend:
             errors, self._errors = self._errors, []
         return errors
 
-    def account_of(self, username: str) -> str:
-        """The account a client that logged in as ``username`` opens (see
-        :meth:`Options.account_of <fakemail.Options.account_of>`)."""
-        return self._options.account_of(username)
-
     def deliver(self, raw: bytes, envelope: Envelope) -> Message:
         """Store one accepted transaction: the plugins route it to mailboxes, the store records
         it, then ``fakemail_message_stored`` runs (its failure is recorded, not raised: the
@@ -102,10 +111,31 @@ class Backend:
             self.record_error(error, "fakemail_message_stored hook")
         return message
 
-    def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:
-        """Ask the plugins whether a login succeeds; a failing plugin means "no" (recorded)."""
+    def log_in(self, protocol: str, credentials: Credentials) -> str | Refusal:
+        """The account a login with ``credentials`` opens, or why it is refused: the one rule
+        of SMTP AUTH, IMAP LOGIN/AUTHENTICATE and POP3 USER/PASS, APOP and AUTH.
+
+        The user name must be non-empty, at most ``max_username_length`` characters and free
+        of control characters (a SASL name is decoded base64 and may hold CR, LF or NUL). A
+        SASL authorization identity (RFC 4616 §2) other than the user itself or its own
+        address is refused: no user may act as another. Then the plugins decide
+        (``fakemail_authenticate``; a failing plugin means "no", recorded).
+        """
+        username = credentials.username
+        options = self._options
+        if (
+            len(username) > options.max_username_length
+            or not normalize_address(username)
+            or _CONTROL.search(username)
+        ):
+            return Refusal.CREDENTIALS
+        account = options.account_of(username)
+        authzid = credentials.authzid
+        if authzid and normalize_address(authzid) not in (normalize_address(username), account):
+            return Refusal.AUTHORIZATION
         try:
-            return self.plugins.authenticate(protocol, username, credentials)
+            accepted = self.plugins.authenticate(protocol, username, credentials)
         except Exception as error:
             self.record_error(error, f"{protocol} authentication hook")
-            return False
+            return Refusal.CREDENTIALS
+        return account if accepted else Refusal.CREDENTIALS

@@ -135,6 +135,10 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
             "smtp_max_line_length",
             "max_line_length",
             "max_connections",
+            "max_folders",
+            "max_folder_depth",
+            "max_folder_name_length",
+            "max_username_length",
             "transcript_sessions",
             "transcript_bytes",
         ),
@@ -196,6 +200,15 @@ class Options:
     max_line_length: int = 64 * 1024
     #: Simultaneous connections per listener; more are answered with an error and closed.
     max_connections: int = 100
+    #: Folders per account, INBOX included (IMAP CREATE and RENAME beyond it: ``NO [LIMIT]``).
+    max_folders: int = 10_000
+    #: Hierarchy levels of a folder name (``a/b/c`` has 3).
+    max_folder_depth: int = 64
+    #: Characters of a folder name, delimiters included.
+    max_folder_name_length: int = 1024
+    #: Characters of a user name given to SMTP AUTH, IMAP LOGIN/AUTHENTICATE or POP3; a longer
+    #: one is refused like a wrong password.
+    max_username_length: int = 256
     #: Seconds an SMTP session may stay silent (RFC 5321 §4.5.3.2 suggests 5 minutes).
     smtp_timeout: float = 300.0
     #: Seconds a POP3 session may stay silent (RFC 1939 §3: at least 10 minutes).
@@ -227,7 +240,15 @@ class Options:
         for name in ("transcript_sessions", "transcript_bytes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)!r}")
-        for name in ("max_message_size", "max_line_length", "max_connections"):
+        for name in (
+            "max_message_size",
+            "max_line_length",
+            "max_connections",
+            "max_folders",
+            "max_folder_depth",
+            "max_folder_name_length",
+            "max_username_length",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.smtp_max_line_length < 100:

@@ -28,9 +28,9 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupExce
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
 
-from fakemail._backend import Backend
+from fakemail._backend import Backend, Refusal
 from fakemail._message import Envelope
-from fakemail._sasl import Credentials, password_credentials, start_mechanism
+from fakemail._sasl import Credentials, Plain, password_credentials, start_mechanism
 from fakemail._smtptypes import Reply, SmtpSessionInfo
 from fakemail._tls import HANDSHAKE_TIMEOUT, handshake_failure
 from fakemail._transcript import Transcript
@@ -45,6 +45,7 @@ logging.getLogger("mail.log").addFilter(
 IDENT: Final = "fakemail ESMTP"
 _TEMPFAIL: Final = "451 4.3.0 Internal error in the test mail server; see the test report"
 _LINE_TOO_LONG: Final = "500 Line too long (see RFC5321 4.5.3.1.6)"  # aiosmtpd's own wording
+_NOT_AUTHORIZED: Final = "535 5.7.8 Authentication credentials invalid: cannot act as another user"
 
 _ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM: Final = rf"{_ATOM}(?:\.{_ATOM})*"
@@ -72,6 +73,16 @@ def has_long_line(raw: bytes, limit: int) -> bool:
     its CRLF. aiosmtpd's own check counts the transparency dot (RFC 5321 §4.5.2) in every
     line, so it lets one octet more through; RFC 5321 §4.5.3.1.6 does not count it."""
     return len(raw) > limit and max(map(len, raw.split(b"\r\n"))) + 2 > limit
+
+
+def _decode_initial(text: str) -> bytes | None:
+    """An AUTH command's initial response, base64-decoded; ``None`` if malformed."""
+    if text == "=":
+        return b""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII characters
+        return None
 
 
 def _peer(session: AioSession) -> tuple[str, int] | None:
@@ -378,10 +389,35 @@ class _Smtp(SMTP):
             credentials = password_credentials(username, password, mechanism=mechanism)
         else:
             credentials = data
-            username = credentials.username
-        if self._host.backend.authenticate("smtp", username, credentials):
-            return AuthResult(success=True, auth_data=username)
+        refused = self._host.backend.log_in("smtp", credentials)
+        if not isinstance(refused, Refusal):
+            return AuthResult(success=True, auth_data=credentials.username)
+        if refused is Refusal.AUTHORIZATION:
+            return AuthResult(success=False, handled=False, message=_NOT_AUTHORIZED)
         return AuthResult(success=False, handled=False)
+
+    async def auth_PLAIN(self, _: SMTP, args: list[str]) -> AuthResult:
+        """RFC 4616 PLAIN through fakemail's mechanism: aiosmtpd's ignores the authorization
+        identity, which would log a client in as the authcid whatever authzid it asked for."""
+        if len(args) > 1:
+            # RFC 4954 §4: "=" is an empty initial response.
+            response = _decode_initial(args[1])
+            if response is None:
+                await self.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            challenged = await self.challenge_auth("")
+            if challenged is MISSING:
+                return AuthResult(success=False, handled=True)
+            assert isinstance(challenged, bytes)
+            response = challenged
+        step = Plain().step(response)
+        if not isinstance(step, Credentials):
+            await self.push(f"501 5.5.2 {getattr(step, 'reason', 'malformed PLAIN response')}")
+            return AuthResult(success=False, handled=True)
+        assert self.session is not None
+        assert self.envelope is not None
+        return self._authenticator(self, self.session, self.envelope, "PLAIN", step)
 
     async def auth_CRAM__MD5(self, _: SMTP, args: list[str]) -> AuthResult:
         """RFC 2195 CRAM-MD5 (aiosmtpd has only PLAIN and LOGIN)."""

@@ -563,6 +563,12 @@ class MailStore:
             account = self._accounts.get(normalize_address(address))
             return tuple(f.snapshot() for f in account.folders.values()) if account else ()
 
+    def folder_count(self, address: str) -> int:
+        """How many folders the account has, INBOX included (0 if there is no such account)."""
+        with self._lock:
+            account = self._accounts.get(normalize_address(address))
+            return len(account.folders) if account else 0
+
     def folder(self, address: str, name: str) -> FolderSnapshot:
         """One folder's snapshot; :class:`StoreError` ``NONEXISTENT`` if there is none."""
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Final
 
+from fakemail._backend import Refusal
 from fakemail._imap._events import (
     Authenticate,
     AuthResponse,
@@ -23,7 +24,6 @@ from fakemail._imap._events import (
 )
 from fakemail._imap._response import Atom, Continuation, Response, Tagged, Untagged, UntaggedStatus
 from fakemail._imap._view import DELIMITER, SessionBase
-from fakemail._message import normalize_address
 from fakemail._sasl import MECHANISMS, Challenge, Credentials, password_credentials, start_mechanism
 from fakemail._version import __version__
 
@@ -132,20 +132,17 @@ class AuthCommands(SessionBase):
             return None
         self._mechanism = None
         if isinstance(step, Credentials):
-            if step.authzid and normalize_address(step.authzid) not in (
-                normalize_address(step.username),
-                self.backend.account_of(step.username),  # a login name's own address
-            ):
-                return Tagged(tag, "NO", "cannot act as another user", "AUTHORIZATIONFAILED")
             return self._log_in(tag, step)
         return Tagged(tag, "NO", f"authentication failed: {step.reason}", "AUTHENTICATIONFAILED")
 
     def _log_in(self, tag: str, credentials: Credentials) -> Tagged:
-        username = credentials.username
-        if not username or not self.backend.authenticate("imap", username, credentials):
+        account = self.backend.log_in("imap", credentials)
+        if account is Refusal.AUTHORIZATION:
+            return Tagged(tag, "NO", account.value, "AUTHORIZATIONFAILED")  # RFC 5530
+        if isinstance(account, Refusal):
             # RFC 3501 §11.3 (say no more than that), RFC 5530 response code.
-            return Tagged(tag, "NO", "invalid user name or password", "AUTHENTICATIONFAILED")
-        self.account = self.backend.store.ensure_account(self.backend.account_of(username))
+            return Tagged(tag, "NO", account.value, "AUTHENTICATIONFAILED")
+        self.account = self.backend.store.ensure_account(account)
         return Tagged(tag, "OK", "Logged in", self._capability_code())
 
     def _namespace(self, cmd: Namespace, out: list[Response]) -> Tagged:

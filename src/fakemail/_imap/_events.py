@@ -25,6 +25,7 @@ from fakemail._imap._response import (
     Tagged,
     Untagged,
     UntaggedStatus,
+    astring,
 )
 
 __all__ = [
@@ -346,7 +347,7 @@ class BodySection:
         if self.specifier:
             text = f"{text}.{self.specifier}" if text else self.specifier
         if self.fields:
-            text += " (" + " ".join(self.fields) + ")"
+            text += " (" + " ".join(map(astring, self.fields)) + ")"
         return text
 
     def response_name(self) -> str:

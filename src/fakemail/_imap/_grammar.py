@@ -84,6 +84,7 @@ from fakemail._imap._utf7 import decode_mailbox
 
 __all__ = [
     "BADCHARSET_CODE",
+    "MAX_SEARCH_DEPTH",
     "CommandHead",
     "check_head",
     "decode_sasl",
@@ -102,6 +103,9 @@ _SPECIAL_USE: Final = {
 
 _MAX_NUMBER: Final = 2**32 - 1  # RFC 3501 §9 number / nz-number
 _MAX_MODSEQ: Final = 2**63 - 1  # RFC 7162 §7 mod-sequence-value
+# Search keys nested deeper than this (parentheses, NOT, OR) are refused: parsing and
+# evaluating them recurse, and Python's stack ends near 1,000 frames.
+MAX_SEARCH_DEPTH: Final = 100
 
 # atom-specials: ( ) { SP CTL % * " \ ]  -- and no 8-bit in atoms.
 _ATOM = re.compile(rb'[^(){ \x00-\x1f\x7f-\xff%*"\\\]]+')
@@ -148,6 +152,21 @@ class _ParseError(Exception):
         self.code = code
 
 
+def _bounded(digits: bytes, maximum: int, what: str = "number") -> int:
+    """The value of ``digits``; a :class:`_ParseError` (a BAD) above ``maximum``. Checked on
+    the length first: ``int()`` of more than 4,300 digits raises (Python's int-string limit),
+    and converting a long run of digits costs quadratic time."""
+    significant = digits.lstrip(b"0")
+    if len(significant) > len(str(maximum)) or int(significant or b"0") > maximum:
+        raise _ParseError(f"{what} too large (at most {maximum})")
+    return int(significant or b"0")
+
+
+def _shown(raw: bytes, limit: int = 40) -> str:
+    """A client's token as an error text may quote it: escaped, shortened."""
+    return repr(raw[:limit])[2:-1] + ("..." if len(raw) > limit else "")
+
+
 def _text(raw: bytes) -> str:
     # Client strings are UTF-8 in practice (RFC 6855/9051); never fail on them.
     return raw.decode("utf-8", "replace")
@@ -156,12 +175,13 @@ def _text(raw: bytes) -> str:
 class _Parser:
     """A cursor over one complete command in wire form."""
 
-    __slots__ = ("data", "pos", "utf8")
+    __slots__ = ("data", "depth", "pos", "utf8")
 
     def __init__(self, data: bytes, pos: int = 0, *, utf8: bool = False) -> None:
         self.data = data
         self.pos = pos
         self.utf8 = utf8
+        self.depth = 0  # search keys being parsed, one inside the other
 
     # ---------------------------------------------------------------- basics
 
@@ -265,10 +285,7 @@ class _Parser:
     # ---------------------------------------------------------------- numbers and sets
 
     def number(self, maximum: int = _MAX_NUMBER) -> int:
-        value = int(self.match(_NUMBER, "number").group())
-        if value > maximum:
-            raise _ParseError(f"number {value} too large")
-        return value
+        return _bounded(self.match(_NUMBER, "number").group(), maximum)
 
     def nz_number(self) -> int:
         value = self.number()
@@ -392,7 +409,9 @@ class _Parser:
     def supported(charset: str) -> None:
         """``NO [BADCHARSET]`` unless ``charset`` is UTF-8 or US-ASCII (RFC 3501 §6.4.4)."""
         if charset not in ("UTF-8", "US-ASCII"):
-            raise _ParseError(f"charset {charset} is not supported", "NO", BADCHARSET_CODE)
+            # A literal charset may hold CR/LF: echoed only in its shown (escaped) form.
+            reason = f"charset {_shown(charset.encode())} is not supported"
+            raise _ParseError(reason, "NO", BADCHARSET_CODE)
 
     def search_program(self) -> SearchKey:
         keys = [self.search_key()]
@@ -401,6 +420,15 @@ class _Parser:
         return keys[0] if len(keys) == 1 else SearchAnd(tuple(keys))
 
     def search_key(self) -> SearchKey:
+        self.depth += 1
+        if self.depth > MAX_SEARCH_DEPTH:
+            raise _ParseError(f"search keys nested more than {MAX_SEARCH_DEPTH} deep")
+        try:
+            return self._search_key()
+        finally:
+            self.depth -= 1
+
+    def _search_key(self) -> SearchKey:
         c = self.peek()
         if c == 0x28:  # "("
             self.pos += 1
@@ -495,9 +523,7 @@ class _Parser:
         m = _SECTION_PART.match(self.data, self.pos)
         if m is not None:
             self.pos = m.end()
-            part = tuple(int(p) for p in m.group().split(b"."))
-            if any(p > _MAX_NUMBER for p in part):
-                raise _ParseError("section part number too large")
+            part = tuple(_bounded(p, _MAX_NUMBER, "section part") for p in m.group().split(b"."))
         specifier: _Specifier = ""
         fields: tuple[str, ...] = ()
         # section-spec = section-msgtext / (section-part ["." section-text])
@@ -636,10 +662,11 @@ def parse_sequence_set(token: bytes) -> SequenceSet:
         m = _SEQ_RANGE.fullmatch(item)
         if m is None:
             raise _ParseError(f"invalid sequence set {token.decode('ascii', 'replace')!r}")
-        first = int(m.group(1)) if m.group(1) else None
-        last = (int(m.group(2)) if m.group(2) else None) if b":" in item else first
-        if (first or 0) > _MAX_NUMBER or (last or 0) > _MAX_NUMBER:
-            raise _ParseError("sequence number too large")
+        first = _bounded(m.group(1), _MAX_NUMBER, "sequence number") if m.group(1) else None
+        if b":" not in item:
+            last = first
+        else:
+            last = _bounded(m.group(2), _MAX_NUMBER, "sequence number") if m.group(2) else None
         ranges.append((first, last))
     return SequenceSet(tuple(ranges))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Final
@@ -32,6 +33,7 @@ from fakemail._imap._response import (
     Tagged,
     Untagged,
     UntaggedStatus,
+    shown,
 )
 from fakemail._imap._view import (
     DELETED,
@@ -53,10 +55,16 @@ __all__ = ["MailboxCommands"]
 _CREATABLE_USES: Final = frozenset({"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"})
 
 
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _valid_new_name(name: str) -> str | None:
     """Why ``name`` cannot be created, or ``None`` if it can."""
     if not name:
         return "empty mailbox name"
+    if _CONTROL.search(name):
+        # RFC 9051 §6.3.4: a name must be Net-Unicode (RFC 5198), which has no controls.
+        return "control characters are not allowed in mailbox names"
     if name.startswith(DELIMITER) or DELIMITER * 2 in name:
         return "empty hierarchy level in mailbox name"
     if "*" in name or "%" in name:
@@ -129,7 +137,7 @@ class MailboxCommands(SessionBase):
             else:
                 recent = set(store.claim_recent(account, name))
         except StoreError:
-            return Tagged(cmd.tag, "NO", f"no mailbox {cmd.mailbox}", "NONEXISTENT")
+            return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.mailbox)}", "NONEXISTENT")
         if cmd.condstore:
             self.condstore = True
         items = {i.uid: i for i in snap.items}
@@ -173,17 +181,38 @@ class MailboxCommands(SessionBase):
         problem = _valid_new_name(name)
         if problem:
             return Tagged(cmd.tag, "NO", problem, "CANNOT")
+        over = self._over_limits(account, [name], new_folders=True)
+        if over:
+            return Tagged(cmd.tag, "NO", over, "LIMIT")
         uses = tuple(dict.fromkeys(cmd.special_use))
         if len(uses) > 1 or any(u not in _CREATABLE_USES for u in uses):
             return Tagged(cmd.tag, "NO", "unsupported special-use attribute(s)", "USEATTR")
         if name == INBOX or store.folder_modseq(account, name) is not None:
-            return Tagged(cmd.tag, "NO", f"mailbox {name} already exists", "ALREADYEXISTS")
+            return Tagged(cmd.tag, "NO", f"mailbox {shown(name)} already exists", "ALREADYEXISTS")
         self._create_parents(account, name)
         try:
             store.create_folder(account, name, special_use=uses[0] if uses else None)
         except StoreError as error:
             return Tagged(cmd.tag, "NO", str(error), error.code)
         return Tagged(cmd.tag, "OK", "CREATE completed")
+
+    def _over_limits(self, account: str, names: Sequence[str], *, new_folders: bool) -> str | None:
+        """Why making ``names`` (their parents included) would pass a limit of the folder
+        tree, or ``None`` (RFC 5530 ``LIMIT``). Checked before any ancestor is made: a name
+        20,000 levels deep once made 20,000 folders (issue 11 §3)."""
+        options = self.backend.options
+        for name in names:
+            if len(name) > options.max_folder_name_length:
+                return f"mailbox names are limited to {options.max_folder_name_length} characters"
+            if name.count(DELIMITER) >= options.max_folder_depth:
+                return f"mailbox names are limited to {options.max_folder_depth} levels"
+        if new_folders:
+            store = self.backend.store
+            missing = {n for name in names for n in (*_ancestors(name), name)}
+            missing = {n for n in missing if store.folder_modseq(account, n) is None}
+            if store.folder_count(account) + len(missing) > options.max_folders:
+                return f"an account has at most {options.max_folders} mailboxes"
+        return None
 
     def _create_parents(self, account: str, name: str) -> None:
         # RFC 3501 §6.3.3: the server SHOULD create superior hierarchical names as needed.
@@ -207,7 +236,7 @@ class MailboxCommands(SessionBase):
         try:
             self.backend.store.delete_folder(self._user(), name)
         except StoreError as error:
-            return Tagged(cmd.tag, "NO", f"no mailbox {cmd.mailbox}", error.code)
+            return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.mailbox)}", error.code)
         return Tagged(cmd.tag, "OK", "DELETE completed")
 
     def _rename(self, cmd: Rename, out: list[Response]) -> Tagged:
@@ -218,13 +247,26 @@ class MailboxCommands(SessionBase):
         if problem:
             return Tagged(cmd.tag, "NO", problem, "CANNOT")
         if store.folder_modseq(account, old) is None:
-            return Tagged(cmd.tag, "NO", f"no mailbox {cmd.old}", "NONEXISTENT")
+            return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.old)}", "NONEXISTENT")
         if new == INBOX or store.folder_modseq(account, new) is not None:
-            return Tagged(cmd.tag, "NO", f"mailbox {new} already exists", "ALREADYEXISTS")
+            return Tagged(cmd.tag, "NO", f"mailbox {shown(new)} already exists", "ALREADYEXISTS")
         if new.startswith(old + DELIMITER):
             return Tagged(cmd.tag, "NO", "cannot move a mailbox below itself", "CANNOT")
         if self._affects_selected(old):
             return Tagged(cmd.tag, "NO", "close the selected mailbox first", "INUSE")
+        if old == INBOX:  # its messages move to a new folder, INBOX stays (RFC 3501 §6.3.5)
+            over = self._over_limits(account, [new], new_folders=True)
+        else:  # the folders below move along: their new names must fit too
+            below = old + DELIMITER
+            moved = [
+                new + f.name[len(old) :]
+                for f in store.folders(account)
+                if f.name == old or f.name.startswith(below)
+            ]
+            over = self._over_limits(account, moved, new_folders=False)
+            over = over or self._over_limits(account, _ancestors(new), new_folders=True)
+        if over:
+            return Tagged(cmd.tag, "NO", over, "LIMIT")
         self._create_parents(account, new)
         try:
             store.rename_folder(account, old, new)
@@ -233,7 +275,19 @@ class MailboxCommands(SessionBase):
         return Tagged(cmd.tag, "OK", "RENAME completed")
 
     def _subscribe(self, cmd: Subscribe, out: list[Response]) -> Tagged:
-        self.backend.store.subscribe(self._user(), norm_mailbox(cmd.mailbox))
+        store = self.backend.store
+        account = self._user()
+        name = norm_mailbox(cmd.mailbox)
+        # A subscription need not name an existing folder, but LIST shows it: the same
+        # bounds as for folders, so that SUBSCRIBE cannot grow what LIST walks without end.
+        over = self._over_limits(account, [name], new_folders=False)
+        subscriptions = store.subscriptions(account)
+        limit = self.backend.options.max_folders
+        if not over and name not in subscriptions and len(subscriptions) >= limit:
+            over = f"an account has at most {limit} subscriptions"
+        if over:
+            return Tagged(cmd.tag, "NO", over, "LIMIT")
+        store.subscribe(account, name)
         return Tagged(cmd.tag, "OK", "SUBSCRIBE completed")
 
     def _unsubscribe(self, cmd: Unsubscribe, out: list[Response]) -> Tagged:
@@ -371,7 +425,7 @@ class MailboxCommands(SessionBase):
         try:
             out.append(self._status_response(norm_mailbox(cmd.mailbox), cmd.items))
         except StoreError:
-            return Tagged(cmd.tag, "NO", f"no mailbox {cmd.mailbox}", "NONEXISTENT")
+            return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.mailbox)}", "NONEXISTENT")
         return Tagged(cmd.tag, "OK", "STATUS completed")
 
     def _append(self, cmd: Append, out: list[Response]) -> Tagged:
@@ -404,5 +458,5 @@ class MailboxCommands(SessionBase):
             )
         except StoreError:
             # RFC 3501 §6.3.11: TRYCREATE when the mailbox does not exist.
-            return Tagged(cmd.tag, "NO", f"no mailbox {cmd.mailbox}", "TRYCREATE")
+            return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.mailbox)}", "TRYCREATE")
         return Tagged(cmd.tag, "OK", "APPEND completed", f"APPENDUID {uidvalidity} {uid}")

@@ -44,8 +44,10 @@ __all__ = [
     "Tagged",
     "Untagged",
     "UntaggedStatus",
+    "astring",
     "render_response",
     "render_value",
+    "shown",
 ]
 
 MAX_QUOTED = 1024
@@ -267,11 +269,37 @@ def _render_list(out: list[bytes], items: Sequence[ImapValue], utf8: bool) -> No
     append(b")")
 
 
+_ATOM_SAFE = re.compile(r"[!#$&'+,\-./0-9:;<=>?@A-Z\[^_`a-z|}~]+")  # ATOM-CHAR, less "]"
+
+
+def astring(text: str) -> str:
+    """``text`` as an IMAP ``astring`` in wire form: itself if it is an atom, else quoted or
+    a literal (for a client's name echoed inside a response token, such as a header field
+    of ``BODY[HEADER.FIELDS (...)]``: never spliced in raw, RFC 3501 §9). "]" is left out
+    of atoms here, where it would end the section for a lenient client."""
+    if _ATOM_SAFE.fullmatch(text) is not None:
+        return text
+    return render_value(text).decode("utf-8")
+
+
 def render_value(value: ImapValue, *, utf8: bool = False) -> bytes:
     """Render one value (see the module docstring); ``utf8`` once ``UTF8=ACCEPT`` is enabled."""
     out: list[bytes] = []
     _render_into(out, value, utf8)
     return b"".join(out)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(name: str, limit: int = 100) -> str:
+    """A client's name (a mailbox, a charset) as free response text may quote it: response
+    text is one line (RFC 3501 §9 ``text``), so controls are escaped (``\\n``), and a long
+    name is cut at ``limit`` characters, never spliced in raw."""
+    cut = name[:limit]
+    if _CONTROL.search(cut) is not None:
+        cut = _CONTROL.sub(lambda m: repr(m.group())[1:-1], cut)
+    return cut + "..." if len(name) > limit else cut
 
 
 def _check_text(text: str, what: str) -> None:

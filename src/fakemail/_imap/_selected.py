@@ -17,7 +17,7 @@ from fakemail._imap._events import (
     SequenceSet,
     Unselect,
 )
-from fakemail._imap._response import Continuation, Response, Tagged, UntaggedStatus
+from fakemail._imap._response import Continuation, Response, Tagged, UntaggedStatus, shown
 from fakemail._imap._view import DELETED, SessionBase, norm_mailbox
 from fakemail._store import StoreError
 
@@ -83,7 +83,7 @@ class SelectedCommands(SessionBase):
             )
         except StoreError as error:
             if error.code == "TRYCREATE":
-                return Tagged(cmd.tag, "NO", f"no mailbox {cmd.mailbox}", "TRYCREATE")
+                return Tagged(cmd.tag, "NO", f"no mailbox {shown(cmd.mailbox)}", "TRYCREATE")
             raise
         code = None
         if pairs:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, final
 
-from fakemail._backend import Backend
-from fakemail._message import Message, normalize_address
+from fakemail._backend import Backend, Refusal
+from fakemail._message import Message
 from fakemail._pop3._events import (
     Apop,
     Auth,
@@ -65,8 +65,6 @@ def wire_size(message: Message) -> int:
     missing_end = 2 if raw and not raw.endswith(b"\n") else 0
     return len(raw) + raw.count(b"\n") - raw.count(b"\r\n") + missing_end
 
-
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 # The blank line ending the header; at the very start when the message has no header.
 _HEADER_END: Final = re.compile(rb"(?:\A|\n)\r?\n")
@@ -202,12 +200,12 @@ class Pop3Session:
 
     def _do_pass(self, command: Pass) -> Response:
         user, self._user = self._user or "", None
-        return self._login(user, password_credentials(user, command.password, mechanism="USER"))
+        return self._login(password_credentials(user, command.password, mechanism="USER"))
 
     def _do_apop(self, command: Apop) -> Response:
         # Allowed before TLS even with require_tls: APOP does not send the password.
         credentials = apop_credentials(command.name, self.timestamp, command.digest)
-        return self._login(command.name, credentials)
+        return self._login(credentials)
 
     def _do_auth(self, command: Auth) -> Response:
         if command.mechanism is None:
@@ -235,19 +233,13 @@ class Pop3Session:
             return Continuation(step.data)
         self._mechanism = None
         if isinstance(step, Credentials):
-            return self._login(step.authzid or step.username, step)
+            return self._login(step)
         return Err(f"authentication failed: {step.reason}", code="AUTH")
 
-    def _login(self, username: str, credentials: Credentials) -> Response:
-        # SASL user names are decoded base64 and may hold CR, LF or NUL: no such account,
-        # and such a name could not be echoed in the +OK line.
-        if (
-            not normalize_address(username)
-            or _CONTROL.search(username)
-            or not self.backend.authenticate("pop3", username, credentials)
-        ):
-            return Err("invalid user name or password", code="AUTH")
-        address = self.backend.account_of(username)
+    def _login(self, credentials: Credentials) -> Response:
+        address = self.backend.log_in("pop3", credentials)
+        if isinstance(address, Refusal):
+            return Err(address.value, code="AUTH")
         store = self.backend.store
         store.ensure_account(address)  # a login before any mail still sees an empty drop
         if not store.lock_maildrop(address):

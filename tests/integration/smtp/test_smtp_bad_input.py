@@ -189,7 +189,7 @@ def test_bad_auth(make_smtp_server: MakeServer, raw_client: Connect) -> None:
     client.send(b"AUTH PLAIN !!!notbase64\r\n")
     assert client.reply() == [b"501 5.5.2 Can't decode base64"]
     client.send(b"AUTH PLAIN " + base64.b64encode(b"no separators") + b"\r\n")
-    assert client.reply() == [b"501 5.5.2 Can't split auth value"]
+    assert client.reply() == [b"501 5.5.2 PLAIN response must be authzid NUL authcid NUL passwd"]
     client.send(b"AUTH PLAIN\r\n")
     assert client.reply() == [b"334 "]
     client.send(b"not base64 either\r\n")

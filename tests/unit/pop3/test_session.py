@@ -383,9 +383,13 @@ def test_auth_plain_continuation(users: Backend) -> None:
 
 def test_auth_plain_with_authzid(users: Backend) -> None:
     client = Client(users)
-    # The authzid is the account; the password must be that account's.
-    cred = b64("carol@example.com\0bob@example.com\0pässwörd".encode())
-    assert client(f"AUTH PLAIN {cred}").startswith(b"+OK carol@example.com has")
+    # RFC 4616 §2: bob may not act as carol, with either one's password (one rule for SMTP,
+    # IMAP and POP3: Backend.log_in).
+    for password in ("pässwörd", "secret"):
+        cred = b64(f"carol@example.com\0bob@example.com\0{password}".encode())
+        assert client(f"AUTH PLAIN {cred}") == b"-ERR [AUTH] cannot act as another user\r\n"
+    own = b64(b"bob@example.com\0bob@example.com\0secret")
+    assert client(f"AUTH PLAIN {own}").startswith(b"+OK bob@example.com has")
 
 
 def test_auth_cancel_and_errors_leave_authorization(backend: Backend) -> None:
