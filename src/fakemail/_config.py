@@ -135,6 +135,7 @@ _TYPES: Final[Mapping[str, tuple[type, ...]]] = {
             "smtp_max_line_length",
             "max_line_length",
             "max_connections",
+            "max_output_buffer",
             "max_folders",
             "max_folder_depth",
             "max_folder_name_length",
@@ -200,6 +201,9 @@ class Options:
     max_line_length: int = 64 * 1024
     #: Simultaneous connections per listener; more are answered with an error and closed.
     max_connections: int = 100
+    #: Bytes of replies an IMAP or POP3 session may have queued for a client that does not
+    #: read them; beyond it, the session takes no further commands until the client catches up.
+    max_output_buffer: int = 4 * 1024 * 1024
     #: Folders per account, INBOX included (IMAP CREATE and RENAME beyond it: ``NO [LIMIT]``).
     max_folders: int = 10_000
     #: Hierarchy levels of a folder name (``a/b/c`` has 3).
@@ -244,6 +248,7 @@ class Options:
             "max_message_size",
             "max_line_length",
             "max_connections",
+            "max_output_buffer",
             "max_folders",
             "max_folder_depth",
             "max_folder_name_length",

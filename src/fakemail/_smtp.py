@@ -377,6 +377,11 @@ class _Smtp(SMTP):
             line = b"\r\n".join([*self._continued, line])
             self._continued.clear()
         await super().push(line)
+        # aiosmtpd reads the next command without yielding while one is buffered, and a
+        # drain below the transport's high-water mark does not yield either: a client
+        # pipelining thousands of commands would hold the loop, and every other SMTP
+        # session, for seconds. One loop turn per reply keeps them served.
+        await asyncio.sleep(0)
 
     # -- authentication ----------------------------------------------------------------------
 

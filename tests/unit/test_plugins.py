@@ -14,7 +14,7 @@ from typing import Any
 import pluggy
 import pytest
 
-from fakemail._backend import Backend
+from fakemail._backend import Backend, Refusal
 from fakemail._config import Options, User
 from fakemail._message import Envelope, Message
 from fakemail._plugins import DefaultPlugin, Plugins, published
@@ -378,11 +378,11 @@ def test_accept_any_accepts_anything() -> None:
 def test_defaults_read_the_current_options() -> None:
     backend = Backend(Options())
     credentials = password_credentials("a@x.org", "pw")
-    assert backend.authenticate("smtp", "a@x.org", credentials)
+    assert backend.log_in("smtp", credentials) == "a@x.org"
     backend.options = Options(users={"a@x.org": "other"})
-    assert not backend.authenticate("smtp", "a@x.org", credentials)
+    assert backend.log_in("smtp", credentials) is Refusal.CREDENTIALS
     backend.options = Options(users={"a@x.org": "pw"})
-    assert backend.authenticate("smtp", "a@x.org", credentials)
+    assert backend.log_in("smtp", credentials) == "a@x.org"
 
 
 def test_authenticate_plugin_decides_or_abstains() -> None:
@@ -409,7 +409,8 @@ def test_failing_authenticate_plugin_means_no_and_is_recorded() -> None:
             raise RuntimeError("plugin bug")
 
     backend = Backend(Options(), (Broken(),))
-    assert not backend.authenticate("smtp", "a@x.org", password_credentials("a@x.org", "x"))
+    refused = backend.log_in("smtp", password_credentials("a@x.org", "x"))
+    assert refused is Refusal.CREDENTIALS
     errors = backend.take_errors()
     assert [str(e) for e in errors] == ["plugin bug"]
     assert backend.take_errors() == []

@@ -180,6 +180,11 @@ class ImapConnection:
                 self._state = ImapState.LOGOUT
         self._out += data
 
+    @property
+    def pending_output(self) -> int:
+        """Bytes queued for the client and not yet taken by :meth:`data_to_send`."""
+        return len(self._out)
+
     def data_to_send(self) -> bytes:
         """Take the bytes queued for the client."""
         data = bytes(self._out)

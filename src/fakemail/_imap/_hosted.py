@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import final
 
 from fakemail._backend import Backend
@@ -33,6 +34,10 @@ class ImapHosted:
         self._dropped = False
         self._eof = False
         self._extra = b""  # a fatal engine error's reply, sent after the queued responses
+        # Answers not rendered yet, with the event each answers: rendered only while less
+        # than max_output_buffer waits for the client (backpressure, see _pump).
+        # None stands for an IDLE update (no command answered).
+        self._answers: deque[tuple[SessionEvent | None, Response]] = deque()
 
     # ------------------------------------------------------------------ HostedSession
 
@@ -62,8 +67,12 @@ class ImapHosted:
         self._pump()
 
     def data_to_send(self) -> bytes:
-        """Bytes queued for the client."""
+        """Bytes queued for the client. Once those are taken (the host has sent the last
+        ones), the answers and commands held back by the output bound go on."""
         data = self.connection.data_to_send()
+        if not data and not self.is_closed:
+            self._pump()
+            data = self.connection.data_to_send()
         if self._extra:
             data, self._extra = data + self._extra, b""
         return data
@@ -95,10 +104,19 @@ class ImapHosted:
         if self.is_closed or not self.session.idling:
             return
         try:
-            for response in self.session.idle_updates():
-                self.connection.send(response)
+            updates = self.session.idle_updates()
         except Exception as error:
             self.backend.record_error(error, "IMAP IDLE update")
+            return
+        if self._answers:  # after the IDLE continuation, if it is still held back
+            self._answers.extend((None, response) for response in updates)
+            return
+        for response in updates:
+            try:
+                self.connection.send(response)
+            except Exception as error:
+                self.backend.record_error(error, "IMAP IDLE update")
+                return
 
     def timed_out(self) -> None:
         """The autologout: ``* BYE`` and close."""
@@ -113,8 +131,15 @@ class ImapHosted:
     # ------------------------------------------------------------------ internals
 
     def _pump(self) -> None:
+        """Answer the commands received, in order, while the output waiting for the client
+        stays within ``max_output_buffer``. Beyond it, the rest waits (answers unrendered,
+        commands unparsed) until :meth:`data_to_send` has handed out what is queued: a
+        client that pipelines commands and never reads the answers holds a bounded amount
+        of memory (issue 11 §2), and the host reads nothing more from it meanwhile."""
         connection = self.connection
         while not self.is_closed and not self._wants_tls:
+            if not self._render_answers():
+                return
             try:
                 event = connection.next_event()
             except RemoteProtocolError as error:
@@ -136,20 +161,35 @@ class ImapHosted:
             self.backend.record_error(error, f"IMAP {type(event).__name__}")
             self.session.recover()
             responses = [self._failure(event)]
-        for response in responses:
+        self._answers.extend((event, response) for response in responses)
+
+    def _render_answers(self) -> bool:
+        """Render held-back answers while the output is under the bound; whether it still is."""
+        limit = self.backend.options.max_output_buffer
+        connection = self.connection
+        answers = self._answers
+        while answers and connection.pending_output <= limit:
+            event, response = answers.popleft()
             try:
-                self.connection.send(response)
+                connection.send(response)
             except Exception as error:
+                if event is None:
+                    self.backend.record_error(error, "IMAP IDLE update")
+                    continue
                 self.backend.record_error(error, f"IMAP {type(event).__name__} response")
                 self.session.recover()
-                self.connection.send(self._failure(event))
-                return
+                # The command's other answers go too: its failure is its tagged answer.
+                while answers and answers[0][0] is event:
+                    answers.popleft()
+                connection.send(self._failure(event))
+                continue
             if (
                 isinstance(event, StartTls)
                 and isinstance(response, Tagged)
                 and response.status == "OK"
             ):
                 self._wants_tls = True
+        return connection.pending_output <= limit
 
     @staticmethod
     def _failure(event: SessionEvent) -> Response:

@@ -256,6 +256,7 @@ class Pop3Connection:
         "_eof",
         "_greeted",
         "_out",
+        "_out_size",
         "_pending",
         "_state",
         "_tls",
@@ -272,6 +273,7 @@ class Pop3Connection:
         self._greeted = False
         self._eof = False
         self._out: list[bytes] = []
+        self._out_size = 0
         self._tls = tls
         self._trailing = b""
         self._user_accepted = False
@@ -359,7 +361,7 @@ class Pop3Connection:
             new_state = GREETING.get(reply)
             if new_state is None:
                 raise LocalProtocolError(f"the greeting must be Ok or Err, not {response!r}")
-            self._out.extend(self._render(response))
+            self._queue(self._render(response))
             self._greeted = True
             self._state = new_state
             return
@@ -368,7 +370,7 @@ class Pop3Connection:
         command = self._pending[0]
         if reply not in reply_kinds(command):
             raise LocalProtocolError(f"{reply.value} is not a valid answer to {command!r}")
-        self._out.extend(self._render(response))  # may raise: change nothing before it
+        self._queue(self._render(response))  # may raise: change nothing before it
         self._pending.popleft()
         if not self._pending:
             self._barrier = False
@@ -382,10 +384,16 @@ class Pop3Connection:
             # sent in clear text after STLS.
             self._trailing = self._buffer.take_all()
 
+    @property
+    def pending_output(self) -> int:
+        """Bytes queued for the client and not yet taken by :meth:`data_to_send`."""
+        return self._out_size
+
     def data_to_send(self) -> bytes:
         """The bytes to write to the client; clears the outgoing buffer."""
         data = b"".join(self._out)
         self._out.clear()
+        self._out_size = 0
         return data
 
     def start_tls(self) -> None:
@@ -403,6 +411,10 @@ class Pop3Connection:
         self._tls = True
 
     # --- internals ---------------------------------------------------------------------
+
+    def _queue(self, chunks: list[bytes]) -> None:
+        self._out.extend(chunks)
+        self._out_size += sum(map(len, chunks))
 
     def _parse(self, line: bytes | TooLong) -> Command:
         user_accepted = self._user_accepted

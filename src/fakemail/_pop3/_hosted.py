@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import final
 
 from fakemail._backend import Backend
 from fakemail._pop3._connection import Pop3Connection
-from fakemail._pop3._events import ConnectionClosed, Err
+from fakemail._pop3._events import ConnectionClosed, Err, Event
 from fakemail._pop3._session import Pop3Session
 from fakemail._pop3._state import Pop3State
 from fakemail._triohost import ConnectionInfo
@@ -28,6 +29,7 @@ class Pop3Hosted:
         self.connection = Pop3Connection(options.max_line_length, tls=info.is_tls)
         self.session = Pop3Session(backend, is_tls=info.is_tls)
         self._dropped = False
+        self._events: deque[Event] = deque()  # parsed, not answered yet (see _answer)
 
     def start(self) -> None:
         """Queue the greeting."""
@@ -43,24 +45,38 @@ class Pop3Hosted:
         self._answer()
 
     def _answer(self) -> None:
+        """Answer the commands received, in order, while the output waiting for the client
+        stays within ``max_output_buffer``; the rest waits for :meth:`data_to_send` (a client
+        pipelining RETRs it never reads holds a bounded amount of memory, issue 11 §2)."""
         connection = self.connection
-        # events() pauses after commands whose answer changes how the next line is read,
-        # so ask again after answering until nothing is left.
-        while events := connection.events():
-            for event in events:
-                if isinstance(event, ConnectionClosed):
-                    continue
-                try:
-                    # send() raises LocalProtocolError for an answer of the wrong kind, and
-                    # changes nothing then: the -ERR below still answers the command.
-                    connection.send(self.session.handle(event))
-                except Exception as error:
-                    self.backend.record_error(error, f"POP3 {type(event).__name__}")
-                    connection.send(Err("internal error in the test mail server", code="SYS/TEMP"))
+        limit = self.backend.options.max_output_buffer
+        events = self._events
+        while connection.pending_output <= limit:
+            if not events:
+                # events() pauses after commands whose answer changes how the next line is
+                # read: ask again once those are answered.
+                events.extend(connection.events())
+                if not events:
+                    return
+            event = events.popleft()
+            if isinstance(event, ConnectionClosed):
+                continue
+            try:
+                # send() raises LocalProtocolError for an answer of the wrong kind, and
+                # changes nothing then: the -ERR below still answers the command.
+                connection.send(self.session.handle(event))
+            except Exception as error:
+                self.backend.record_error(error, f"POP3 {type(event).__name__}")
+                connection.send(Err("internal error in the test mail server", code="SYS/TEMP"))
 
     def data_to_send(self) -> bytes:
-        """Bytes queued for the client."""
-        return self.connection.data_to_send()
+        """Bytes queued for the client; once those are taken, the commands held back by the
+        output bound are answered."""
+        data = self.connection.data_to_send()
+        if not data and self._events:
+            self._answer()
+            data = self.connection.data_to_send()
+        return data
 
     @property
     def is_closed(self) -> bool:
