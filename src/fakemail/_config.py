@@ -201,9 +201,10 @@ class Options:
     max_line_length: int = 64 * 1024
     #: Simultaneous connections per listener; more are answered with an error and closed.
     max_connections: int = 100
-    #: Bytes of replies an IMAP or POP3 session may have queued for a client that does not
-    #: read them; beyond it, the session takes no further commands until the client catches up.
-    max_output_buffer: int = 4 * 1024 * 1024
+    #: Bytes of replies an IMAP or POP3 session may have queued for its client; beyond it, the
+    #: session takes no further commands until they are sent (a client that never reads holds
+    #: no more), and other sessions are served meanwhile.
+    max_output_buffer: int = 256 * 1024
     #: Folders per account, INBOX included (IMAP CREATE and RENAME beyond it: ``NO [LIMIT]``).
     max_folders: int = 10_000
     #: Hierarchy levels of a folder name (``a/b/c`` has 3).

@@ -4,7 +4,7 @@ never reads them holds a bounded amount of the server's memory. 300 pipelined ``
 answer was built before the first was sent.
 
 Memory is measured with :mod:`tracemalloc` (every thread's Python allocations), against
-generous bounds: a few times ``max_output_buffer`` (4 MiB) plus a message, far below the
+generous bounds: ``max_output_buffer`` (256 KiB) plus a few messages, far below the
 hundreds of MiB of unbounded output. Whether the server has taken in all the commands is known
 without waiting a fixed time: the IMAP and POP3 sessions share one thread, so once another
 session there has answered a NOOP, the pipelined bytes that had arrived have been handled.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import final
 
@@ -17,6 +18,9 @@ from fakemail._triohost import ConnectionInfo
 __all__ = ["ImapHosted"]
 
 _SERVERBUG_TEXT = "internal error in the test mail server"
+# Seconds of pipelined commands answered in one go: then the host sends, and the sessions
+# sharing its thread get their turn (a command itself is not cut short).
+_SLICE = 0.01
 
 
 @final
@@ -137,9 +141,12 @@ class ImapHosted:
         client that pipelines commands and never reads the answers holds a bounded amount
         of memory (issue 11 §2), and the host reads nothing more from it meanwhile."""
         connection = self.connection
+        deadline = time.perf_counter() + _SLICE
         while not self.is_closed and not self._wants_tls:
             if not self._render_answers():
                 return
+            if connection.pending_output and time.perf_counter() > deadline:
+                return  # the rest after these answers are sent: other sessions go first
             try:
                 event = connection.next_event()
             except RemoteProtocolError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import final
 
@@ -13,6 +14,10 @@ from fakemail._pop3._state import Pop3State
 from fakemail._triohost import ConnectionInfo
 
 __all__ = ["Pop3Hosted"]
+
+# Seconds of pipelined commands answered in one go: then the host sends, and the sessions
+# sharing its thread get their turn (a command itself is not cut short).
+_SLICE = 0.01
 
 
 @final
@@ -51,7 +56,10 @@ class Pop3Hosted:
         connection = self.connection
         limit = self.backend.options.max_output_buffer
         events = self._events
+        deadline = time.perf_counter() + _SLICE
         while connection.pending_output <= limit:
+            if connection.pending_output and time.perf_counter() > deadline:
+                return  # the rest after these answers are sent: other sessions go first
             if not events:
                 # events() pauses after commands whose answer changes how the next line is
                 # read: ask again once those are answered.
@@ -73,7 +81,7 @@ class Pop3Hosted:
         """Bytes queued for the client; once those are taken, the commands held back by the
         output bound are answered."""
         data = self.connection.data_to_send()
-        if not data and self._events:
+        if not data and not self.is_closed:
             self._answer()
             data = self.connection.data_to_send()
         return data

@@ -102,7 +102,12 @@ class Client:
 
     def send(self, data: bytes) -> bytes:
         self.hosted.receive_data(data)
-        return self.hosted.data_to_send()
+        # As the host does: take output until there is none (pipelined commands may be
+        # answered a slice at a time, as the output is taken).
+        out = b""
+        while chunk := self.hosted.data_to_send():
+            out += chunk
+        return out
 
     def __call__(self, line: str | bytes) -> bytes:
         """C: one command line; S: its reply (checked to be exactly one)."""
