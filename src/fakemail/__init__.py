@@ -31,6 +31,8 @@ from fakemail.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from fakemail._config import Options, User
+    from fakemail._faults import FaultEngine, FiredFault, Rule, parse_rule, rule_from_json
+    from fakemail._faulttypes import Fault, FaultPoint
     from fakemail._mailbox import Folder, Mailbox
     from fakemail._message import Attachment, Envelope, Headers, Message
     from fakemail._sasl import Credentials
@@ -53,6 +55,10 @@ _LAZY = {
     "Credentials": "fakemail._sasl",
     "Endpoint": "fakemail._server",
     "Envelope": "fakemail._message",
+    "Fault": "fakemail._faulttypes",
+    "FaultEngine": "fakemail._faults",
+    "FaultPoint": "fakemail._faulttypes",
+    "FiredFault": "fakemail._faults",
     "Folder": "fakemail._mailbox",
     "FolderSnapshot": "fakemail._store",
     "Headers": "fakemail._message",
@@ -63,11 +69,14 @@ _LAZY = {
     "Message": "fakemail._message",
     "Options": "fakemail._config",
     "Reply": "fakemail._smtptypes",
+    "Rule": "fakemail._faults",
     "SmtpSessionInfo": "fakemail._smtptypes",
     "StoreError": "fakemail._store",
     "Transaction": "fakemail._store",
     "Transcript": "fakemail._transcript",
     "User": "fakemail._config",
+    "parse_rule": "fakemail._faults",
+    "rule_from_json": "fakemail._faults",
 }
 
 
@@ -94,6 +103,10 @@ __all__ = [
     "Endpoint",
     "Envelope",
     "FakemailError",
+    "Fault",
+    "FaultEngine",
+    "FaultPoint",
+    "FiredFault",
     "Folder",
     "FolderSnapshot",
     "Headers",
@@ -110,6 +123,7 @@ __all__ = [
     "RelayError",
     "RemoteProtocolError",
     "Reply",
+    "Rule",
     "ServerError",
     "SmtpSessionInfo",
     "StoreError",
@@ -119,4 +133,6 @@ __all__ = [
     "WaitTimeout",
     "__version__",
     "hookimpl",
+    "parse_rule",
+    "rule_from_json",
 ]

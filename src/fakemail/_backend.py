@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Final, final
 from fakemail._address import normalize_address
 from fakemail._config import Options
 from fakemail._exceptions import ConfigError
+from fakemail._faulttypes import Fault, FaultPoint
 from fakemail._plugins import Plugins
 from fakemail._store import MailStore
 from fakemail._tls import TlsCertificates, certificates
-from fakemail._transcript import TranscriptLog
+from fakemail._transcript import Transcript, TranscriptLog
 
 if TYPE_CHECKING:
     from fakemail._message import Envelope, Message
@@ -139,3 +140,38 @@ class Backend:
             self.record_error(error, f"{protocol} authentication hook")
             return Refusal.CREDENTIALS
         return account if accepted else Refusal.CREDENTIALS
+
+    def fault(
+        self,
+        protocol: str,
+        stage: str,
+        transcript: Transcript | None,
+        *,
+        addresses: tuple[str, ...] = (),
+        user: str | None = None,
+        mailbox: str | None = None,
+    ) -> Fault | None:
+        """The fault that fires at this point of a session, if any, noted in its transcript.
+
+        One check when no plugin implements ``fakemail_fault`` (no fault rules): hot paths
+        call this at every stage. A failing plugin means no fault (recorded).
+        """
+        if not self.plugins.has_plugins("fakemail_fault"):
+            return None
+        point = FaultPoint(
+            protocol,
+            stage,
+            0 if transcript is None else transcript.id,
+            "" if transcript is None else transcript.peer,
+            addresses,
+            user,
+            mailbox,
+        )
+        try:
+            fault = self.plugins.fault(point)
+        except Exception as error:
+            self.record_error(error, "fakemail_fault hook")
+            return None
+        if fault is not None and transcript is not None:
+            transcript.fault(fault.label)
+        return fault

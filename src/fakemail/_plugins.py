@@ -20,6 +20,7 @@ from fakemail._message import Envelope, Message, normalize_address
 from fakemail._smtptypes import Reply, SmtpSessionInfo
 
 if TYPE_CHECKING:
+    from fakemail._faulttypes import Fault, FaultPoint
     from fakemail._sasl import Credentials
     from fakemail._server import MailServer
 
@@ -122,6 +123,12 @@ class Plugins:
         if temporary:
             self._temporary.append(plugin)
 
+    def remove(self, plugin: object) -> None:
+        """Unregister a plugin (no error if it is not registered)."""
+        if self.manager.is_registered(plugin):
+            self.manager.unregister(plugin)
+            self._defaults_only.clear()
+
     def remove_temporary(self) -> None:
         """Unregister the plugins added for one test."""
         for plugin in self._temporary:
@@ -165,6 +172,11 @@ class Plugins:
         result: Reply | None = self._hook.fakemail_smtp_data(
             session=session, envelope=envelope, raw=raw
         )
+        return result
+
+    def fault(self, point: FaultPoint) -> Fault | None:
+        """Ask plugins whether a fault fires at ``point``."""
+        result: Fault | None = self._hook.fakemail_fault(point=point)
         return result
 
     def authenticate(self, protocol: str, username: str, credentials: Credentials) -> bool:

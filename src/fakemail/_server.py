@@ -28,6 +28,7 @@ from fakemail._exceptions import (
     WaitTimeout,
     raised_at_call,
 )
+from fakemail._faults import FaultEngine, Rule
 from fakemail._flags import normalize_flags
 from fakemail._mailbox import Mailbox
 from fakemail._matching import Criteria, report
@@ -162,6 +163,7 @@ class MailServer:
     def __init__(self, *, plugins: Iterable[object] = (), **options: Any) -> None:
         self._defaults = Options().replace(**options)
         self._backend = Backend(self._defaults, tuple(plugins))
+        self._faults = FaultEngine(self._backend.plugins)
         self._endpoints: dict[str, Endpoint] = {}
         self._smtp: SmtpHost | None = None
         self._trio: TrioHost | None = None
@@ -420,10 +422,28 @@ class MailServer:
         self._backend.plugins.add(plugin, temporary=temporary)
 
     def reset(self) -> None:
-        """Empty the store and transcripts, and undo :meth:`configure` and temporary plugins."""
+        """Empty the store and transcripts, and undo :meth:`configure`, temporary plugins and
+        fault rules."""
         self._backend.options = self._defaults
         self._backend.plugins.remove_temporary()
+        self._faults.clear()
         self.clear()
+
+    # ------------------------------------------------------------------ faults
+
+    @property
+    def faults(self) -> FaultEngine:
+        """The fault rules: ``server.faults.add("smtp:rcpt:451:times=1")`` (see
+        :doc:`/howto/faults`). Cleared by :meth:`reset`."""
+        return self._faults
+
+    @raised_at_call
+    def fail(self, stage: str, reply: int | str | None = None, /, **fields: Any) -> Rule:
+        """Make ``stage`` fail with ``reply``, once unless ``times=`` says otherwise:
+        ``server.fail("rcpt", 451)``, ``server.fail("imap:fetch", "NO")``. Returns the rule;
+        ``with server.fail(...):`` removes it after the block. See
+        :meth:`FaultEngine.fail <fakemail.FaultEngine.fail>`."""
+        return self._faults.fail(stage, reply, **fields)
 
     def clear(self) -> None:
         """Forget every message, account and transcript (in O(1))."""

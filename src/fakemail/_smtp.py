@@ -21,7 +21,7 @@ import re
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, AnyStr, Final, final
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, TLSSetupException, _Missing
@@ -31,6 +31,7 @@ from aiosmtpd.smtp import Session as AioSession
 from fakemail._backend import Backend, Refusal
 from fakemail._message import Envelope
 from fakemail._sasl import Credentials, Plain, password_credentials, start_mechanism
+from fakemail._smtpfaults import REFUSAL, fault_reply
 from fakemail._smtptypes import Reply, SmtpSessionInfo
 from fakemail._tls import HANDSHAKE_TIMEOUT, handshake_failure
 from fakemail._transcript import Transcript
@@ -155,6 +156,9 @@ class _Handler:
             return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter"
         # aiosmtpd gives the null sender as "<>"; hooks and envelopes use "" (RFC 5321 §4.5.5).
         sender = "" if address == "<>" else address
+        fault = await _smtp(server).fault("mail", (sender,))
+        if fault is not None:
+            return fault
         reply = self._decide("fakemail_smtp_mail_from", session, sender, tuple(options))
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
@@ -172,6 +176,9 @@ class _Handler:
     ) -> str:
         if not address.isascii() and not envelope.smtp_utf8:
             return "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter on MAIL FROM"
+        fault = await _smtp(server).fault("rcpt", (address,))
+        if fault is not None:
+            return fault
         reply = self._decide("fakemail_smtp_rcpt_to", session, address, tuple(options))
         if reply is not None and not reply.startswith(("2", "3")):
             return reply
@@ -180,6 +187,14 @@ class _Handler:
         return reply or "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: AioSession, envelope: AioEnvelope) -> str:
+        # Before anything is stored: a message failed or dropped here stores nothing.
+        smtp = _smtp(server)
+        if smtp.is_cut:
+            smtp.drop()  # the whole message came before the cut could happen
+            return ""
+        fault = await smtp.fault("message", tuple(envelope.rcpt_tos))
+        if fault is not None:
+            return fault
         raw = envelope.original_content or b""
         if has_long_line(raw, self.backend.options.smtp_max_line_length):
             return _LINE_TOO_LONG
@@ -214,6 +229,26 @@ class _Handler:
         return _TEMPFAIL
 
 
+def _smtp(server: SMTP) -> _Smtp:
+    assert isinstance(server, _Smtp)
+    return server
+
+
+def _faulted(stage: str, command: Callable[[SMTP, str], Awaitable[None]]) -> Any:
+    """``command`` (an ``smtp_*`` method of aiosmtpd) asking for a fault at ``stage`` first;
+    it keeps the method's HELP syntax attributes."""
+
+    @functools.wraps(command)
+    async def method(self: _Smtp, arg: str) -> None:
+        fault = await self.fault(stage)
+        if fault is None:
+            await command(self, arg)
+        elif fault:
+            await self.push(fault)
+
+    return method
+
+
 class _Smtp(SMTP):
     """aiosmtpd's protocol plus transcripts, CRAM-MD5, a connection limit and TLS facts."""
 
@@ -222,6 +257,12 @@ class _Smtp(SMTP):
         # inspect.getmembers() on every new connection: ~150 attributes fetched, most of a
         # connection's set-up cost. Only those names are looked for, so list only them.
         return _COMMAND_NAMES
+
+    smtp_EHLO = _faulted("ehlo", SMTP.smtp_EHLO)
+    smtp_HELO = _faulted("ehlo", SMTP.smtp_HELO)
+    smtp_AUTH = _faulted("auth", SMTP.smtp_AUTH)
+    smtp_RSET = _faulted("rset", SMTP.smtp_RSET)
+    smtp_QUIT = _faulted("quit", SMTP.smtp_QUIT)
 
     def __init__(self, host: SmtpHost, *, implicit_tls: bool) -> None:
         backend = host.backend
@@ -233,6 +274,11 @@ class _Smtp(SMTP):
         self._implicit_tls = implicit_tls
         self._transcript: Transcript | None = None
         self._continued: list[bytes] = []
+        # Set by faults: bytes per second each way, close after the next reply, closed.
+        self._throttle: int | None = None
+        self._close_after_reply = False
+        self._dropped = False
+        self._cut = False  # close once message bytes arrive after DATA's 354
         # STARTTLS is advertised with a stand-in context; the real one (importing trustme and
         # making the certificate cost ~100 ms, once per process) is fetched when a client
         # actually asks for TLS.
@@ -280,11 +326,71 @@ class _Smtp(SMTP):
     async def _handle_client(self) -> None:
         limit = self._host.backend.options.max_connections
         if self._host.open_on(self._implicit_tls) > limit:
-            await self.push("421 4.7.0 Too many connections, try again later")
+            await self.push(REFUSAL)
             if self.transport is not None:
                 self.transport.close()
             return
+        fault = await self.fault("connect")
+        if fault is not None:
+            if fault:
+                await self.push(fault)
+            self.drop()  # the greeting was refused: no session follows
+            return
         await super()._handle_client()
+
+    # -- faults ----------------------------------------------------------------------------
+
+    async def fault(self, stage: str, addresses: tuple[str, ...] = ()) -> str | None:
+        """Carry out the fault that fires at ``stage``, if any: ``None`` to go on normally,
+        else the reply to give instead (``""``: none, the connection is closed)."""
+        backend = self._host.backend
+        if not backend.plugins.has_plugins("fakemail_fault"):
+            return None
+        user = None if self.session is None else _session_info(self.session).auth_user
+        fault = backend.fault("smtp", stage, self._transcript, addresses=addresses, user=user)
+        if fault is None:
+            return None
+        if fault.throttle is not None:
+            self._throttle = fault.throttle
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        action = fault.action
+        if action == "reply":
+            self._close_after_reply = fault.close
+            return fault_reply(fault)
+        if action == "refuse":
+            self._close_after_reply = True
+            return REFUSAL
+        if action == "close":
+            self.drop()
+            return ""
+        if action == "hang":
+            # Never answer; aiosmtpd cancels this when the client goes away.
+            await self.loop.create_future()
+        self._cut = action == "cut"
+        return None if action != "tls-fail" else "tls-fail"
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether a ``cut`` fault waits for the message to close the connection."""
+        return self._cut
+
+    def drop(self) -> None:
+        """Close the connection now; nothing more is sent."""
+        self._dropped = True
+        if isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        envelope = self.envelope
+        if envelope is not None and envelope.rcpt_tos and not arg:
+            # Only a DATA the server would answer with 354 (RFC 5321 §3.3).
+            fault = await self.fault("data", tuple(envelope.rcpt_tos))
+            if fault is not None:
+                if fault:
+                    await self.push(fault)
+                return
+        await super().smtp_DATA(arg)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         plain = plain_path(arg)
@@ -347,6 +453,15 @@ class _Smtp(SMTP):
                 consumed = error.consumed
 
     async def smtp_STARTTLS(self, arg: str) -> None:
+        fault = None if arg else await self.fault("starttls")
+        if fault == "tls-fail":
+            await self.push("220 2.0.0 Ready to start TLS")
+            self.drop()  # abort before the handshake
+            return
+        if fault is not None:
+            if fault:
+                await self.push(fault)
+            return
         if not arg and self.tls_context is self._host.starttls_placeholder:
             self.tls_context = await self._host.server_context()
         try:
@@ -361,7 +476,20 @@ class _Smtp(SMTP):
     def data_received(self, data: bytes) -> None:
         if self._transcript is not None:
             self._transcript.client(data)
+        if self._cut:
+            if self._transcript is not None:
+                self._transcript.note("fault: connection cut in the middle of DATA")
+            self.drop()
+            return
         super().data_received(data)
+        if self._throttle is not None and isinstance(self.transport, asyncio.Transport):
+            # Read no more until this chunk's share of the rate has passed.
+            self.transport.pause_reading()
+            self.loop.call_later(len(data) / self._throttle, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        if isinstance(self.transport, asyncio.Transport) and not self._dropped:
+            self.transport.resume_reading()
 
     async def push(self, status: AnyStr) -> None:
         line = status.encode("utf-8", "replace") if isinstance(status, str) else bytes(status)
@@ -376,12 +504,25 @@ class _Smtp(SMTP):
         if self._continued:
             line = b"\r\n".join([*self._continued, line])
             self._continued.clear()
+        if self._dropped:
+            return
+        if self._throttle is not None:
+            await asyncio.sleep((len(line) + 2) / self._throttle)
         await super().push(line)
         # aiosmtpd reads the next command without yielding while one is buffered, and a
         # drain below the transport's high-water mark does not yield either: a client
         # pipelining thousands of commands would hold the loop, and every other SMTP
         # session, for seconds. One loop turn per reply keeps them served.
         await asyncio.sleep(0)
+        if self._close_after_reply:
+            self._close_after_reply = False
+            self._drop_after_sending()
+
+    def _drop_after_sending(self) -> None:
+        """Close once the reply is written (a fault's reply, then the disconnect)."""
+        self._dropped = True
+        if self.transport is not None:
+            self.transport.close()  # flushes what is buffered first
 
     # -- authentication ----------------------------------------------------------------------
 

@@ -60,6 +60,10 @@ class Transcript:
         """Record an event that is not on the wire (TLS started, timeout, error)."""
         self._chunks.append(("*", text.encode() + b"\n"))
 
+    def fault(self, label: str) -> None:
+        """Record a fault that fired (``!! fault: rcpt 451 (rule 2)``)."""
+        self._chunks.append(("!", f"fault: {label}\n".encode()))
+
     @property
     def text(self) -> str:
         """The conversation, one prefixed line per protocol line."""
@@ -69,7 +73,7 @@ class Transcript:
         ]
         for direction, data in list(self._chunks):
             for line in data.decode("utf-8", "replace").splitlines():
-                lines.append(f"{direction}: {line}")
+                lines.append(f"!! {line}" if direction == "!" else f"{direction}: {line}")
         if self._omitted:
             lines.append(f"... {self._omitted} more bytes not kept")
         return "\n".join(lines)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from fakemail._faulttypes import Fault, FaultPoint
     from fakemail._message import Envelope, Message
     from fakemail._sasl import Credentials
     from fakemail._server import MailServer
@@ -148,4 +149,25 @@ def fakemail_message_stored(message: Message, mailboxes: Sequence[str]) -> None:
 
     :param message: the stored message.
     :param mailboxes: the account addresses whose INBOX received a copy.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Faults
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def fakemail_fault(point: FaultPoint) -> Fault | None:
+    """Decide whether a fault fires at a point of a session, before its normal answer.
+
+    Asked at every stage of SMTP (``connect``, ``ehlo``, ``starttls``, ``auth``, ``mail``,
+    ``rcpt``, ``data``, ``message``, ``rset``, ``quit``) and at the greeting and every command
+    of IMAP and POP3 — only while some plugin implements it: fakemail's fault rules
+    (:attr:`MailServer.faults <fakemail.MailServer.faults>`) are such a plugin while they hold
+    a rule.
+
+    :param point: where the session is (protocol, stage, session, addresses, user, mailbox).
+    :return: a :class:`~fakemail.Fault` to carry out instead of the normal answer (a reply,
+        a disconnect, a delay...), or ``None`` to go on normally.
     """

@@ -42,6 +42,9 @@ class _Captured(NamedTuple):
 
     messages: tuple[Message, ...]
     transcripts: tuple[Transcript, ...]
+    #: The faults that fired, and the seed of the rules' draws.
+    faults: tuple[str, ...]
+    fault_seed: int
 
 
 T = TypeVar("T")
@@ -50,7 +53,8 @@ _SERVER_KEY = pytest.StashKey["MailServer"]()
 _CAPTURED_KEY = pytest.StashKey[_Captured]()
 
 _MARKER_HELP = (
-    "fakemail(**options, plugins=[...]): options for this test's fakemail server "
+    "fakemail(**options, plugins=[...], faults=[...]): options, plugins and fault rules for "
+    "this test's fakemail server "
     "(require_auth, users, require_tls, max_message_size, ...); listener options "
     "(host, *_port) give the test a dedicated server"
 )
@@ -194,9 +198,12 @@ def _raise_server_errors(server: MailServer, when: str = "") -> None:
         raise ServerError(str(error)) from cause
 
 
-def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], list[object]]:
+def _marker_options(
+    request: pytest.FixtureRequest,
+) -> tuple[dict[str, Any], list[object], list[object]]:
     options: dict[str, Any] = {}
     plugins: list[object] = []
+    faults: list[object] = []
     # Closest marker last so that it wins (function over class over module).
     for marker in reversed(list(request.node.iter_markers("fakemail"))):
         if marker.args:
@@ -208,25 +215,32 @@ def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], lis
         if not isinstance(extra, Sequence) or isinstance(extra, (str, bytes)):
             raise ConfigError(f"@pytest.mark.fakemail(plugins=...) takes a list, got {extra!r}")
         plugins.extend(extra)
+        rules = kwargs.pop("faults", ())
+        if not isinstance(rules, Sequence) or isinstance(rules, (str, bytes)):
+            raise ConfigError(f"@pytest.mark.fakemail(faults=...) takes a list, got {rules!r}")
+        faults.extend(rules)
         options.update(kwargs)
-    return options, plugins
+    return options, plugins, faults
 
 
 def _snapshot(server: MailServer) -> _Captured:
-    return _Captured(server.messages, server.transcripts)
+    fired = tuple(str(fault) for fault in server.faults.fired)
+    return _Captured(server.messages, server.transcripts, fired, server.faults.seed)
 
 
 def _start(
     request: pytest.FixtureRequest, config: dict[str, Any], plugins: list[object]
 ) -> tuple[MailServer, bool]:
     """The server for one test and whether it is dedicated to it, configured."""
-    options, marker_plugins = _marker_options(request)
+    options, marker_plugins, faults = _marker_options(request)
     plugins = [*plugins, *marker_plugins]
     if FIXED_OPTIONS & options.keys():
         from fakemail._server import MailServer
 
         # Host/port options (and data_dir) cannot change on the shared server: its own.
-        return MailServer(plugins=plugins, **{**config, **options}).start(), True
+        dedicated = MailServer(plugins=plugins, **{**config, **options})
+        _add_faults(dedicated, faults)
+        return dedicated.start(), True
     server: MailServer = request.getfixturevalue("fakemail_server")
     server.reset()
     _raise_server_errors(server, "raised after an earlier test ended, before this one started")
@@ -237,10 +251,16 @@ def _start(
             server.add_plugin(plugin, temporary=True)
         if options:
             server.configure(**options)
+        _add_faults(server, faults)
     except BaseException:
         server.reset()
         raise
     return server, False
+
+
+def _add_faults(server: MailServer, rules: list[object]) -> None:
+    for rule in rules:
+        server.faults.add(rule)  # type: ignore[arg-type]  # checked by add()
 
 
 def _finish(item: pytest.Item, server: MailServer, dedicated: bool) -> None:
@@ -281,10 +301,14 @@ def _sections(captured: _Captured) -> list[tuple[str, str]]:
 
     mail = [describe_message(m) for m in captured.messages] or ["(no messages captured)"]
     sessions = [t.text for t in captured.transcripts] or ["(no protocol sessions)"]
-    return [
+    sections = [
         ("fakemail: captured mail", "\n".join(mail)),
         ("fakemail: transcripts", "\n\n".join(sessions)),
     ]
+    if captured.faults:
+        fired = "\n".join([*captured.faults, f"(fault seed {captured.fault_seed})"])
+        sections.append(("fakemail: faults fired", fired))
+    return sections
 
 
 @pytest.hookimpl(wrapper=True)

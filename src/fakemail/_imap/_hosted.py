@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import final
+from typing import Final, final, get_args
 
 from fakemail._backend import Backend
 from fakemail._exceptions import RemoteProtocolError
 from fakemail._imap._connection import ImapConnection
-from fakemail._imap._events import ConnectionClosed, InvalidCommand, StartTls
+from fakemail._imap._events import Command, ConnectionClosed, InvalidCommand, Select, StartTls
 from fakemail._imap._response import Response, Tagged, UntaggedStatus
 from fakemail._imap._session import ImapSession, SessionEvent
 from fakemail._imap._state import ImapState
 from fakemail._triohost import ConnectionInfo
 
-__all__ = ["ImapHosted"]
+__all__ = ["STAGES", "ImapHosted", "command_stage"]
+
+# Fault stages: the greeting, then each command by its name (EXAMINE is a read-only Select).
+_COMMAND_NAMES: Final[dict[type, str]] = {kind: kind.__name__.lower() for kind in get_args(Command)}
+STAGES: Final = ("connect", *sorted({*_COMMAND_NAMES.values(), "examine"}))
+
+
+def command_stage(command: Command) -> str:
+    """The fault stage of an IMAP command: its name, lower-case (``fetch`` for UID FETCH)."""
+    if isinstance(command, Select) and command.readonly:
+        return "examine"
+    return _COMMAND_NAMES[type(command)]
+
 
 _SERVERBUG_TEXT = "internal error in the test mail server"
 # Seconds of pipelined commands answered in one go: then the host sends, and the sessions

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import final
+from typing import Final, final, get_args
 
 from fakemail._backend import Backend
 from fakemail._pop3._connection import Pop3Connection
-from fakemail._pop3._events import ConnectionClosed, Err, Event
+from fakemail._pop3._events import (
+    AuthResponse,
+    Command,
+    ConnectionClosed,
+    Err,
+    Event,
+    InvalidCommand,
+)
 from fakemail._pop3._session import Pop3Session
 from fakemail._pop3._state import Pop3State
 from fakemail._triohost import ConnectionInfo
 
-__all__ = ["Pop3Hosted"]
+__all__ = ["STAGES", "Pop3Hosted"]
+
+# Fault stages: the greeting, then each command by its name (not SASL lines or bad commands).
+_COMMAND_NAMES: Final[dict[type, str]] = {
+    kind: kind.__name__.lower()
+    for kind in get_args(Command)
+    if kind not in (AuthResponse, InvalidCommand)
+}
+STAGES: Final = ("connect", *sorted(_COMMAND_NAMES.values()))
 
 # Seconds of pipelined commands answered in one go: then the host sends, and the sessions
 # sharing its thread get their turn (a command itself is not cut short).
