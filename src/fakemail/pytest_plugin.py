@@ -53,8 +53,7 @@ _SERVER_KEY = pytest.StashKey["MailServer"]()
 _CAPTURED_KEY = pytest.StashKey[_Captured]()
 
 _MARKER_HELP = (
-    "fakemail(**options, plugins=[...], faults=[...]): options, plugins and fault rules for "
-    "this test's fakemail server "
+    "fakemail(**options, plugins=[...], faults=[...]): options for this test's fakemail server "
     "(require_auth, users, require_tls, max_message_size, ...); listener options "
     "(host, *_port) give the test a dedicated server"
 )
